@@ -1,0 +1,95 @@
+"""LambdaContext with AWS's attribute names, and os.environ scoped to one invocation."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+
+class LambdaContext:
+    """What Lambda passes as `context`; the clock is injectable so tests need not sleep."""
+
+    def __init__(self, function_name: str, timeout: float, memory_size: int, region: str, account_id: str,
+                 request_id: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_size
+        self.aws_request_id = request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
+        self.identity = None
+        self.client_context = None
+        self._clock = clock
+        self._deadline = clock() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock()) * 1000))
+
+
+_overlay: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lightbox_env", default=None)
+
+
+class ScopedEnviron(MutableMapping[str, str]):
+    """os.environ whose reads and writes see a per-invocation overlay when one is active.
+
+    Lambda gives each function its own process environment; here many functions share one
+    process and run on threads, so the overlay lives in a ContextVar instead of the process.
+    """
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self._base = base
+
+    def _view(self) -> Mapping[str, str]:
+        overlay = _overlay.get()
+        return self._base if overlay is None else overlay
+
+    def __getitem__(self, key: str) -> str:
+        return self._view()[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = _overlay.get()
+        if overlay is None:
+            self._base[key] = value
+        else:
+            overlay[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = _overlay.get()
+        del (self._base if overlay is None else overlay)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._view()))
+
+    def __len__(self) -> int:
+        return len(self._view())
+
+    def copy(self) -> dict[str, str]:
+        return dict(self._view())
+
+    # os._Environ API that libraries call directly
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
+def install_scoped_environ() -> None:
+    """Replace os.environ once per process (idempotent)."""
+    if not isinstance(os.environ, ScopedEnviron):
+        os.environ = ScopedEnviron(os.environ)  # type: ignore[assignment]
+
+
+@contextmanager
+def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Within the block (this thread/context only), os.environ is the base plus `variables`."""
+    install_scoped_environ()
+    base = os.environ._base if isinstance(os.environ, ScopedEnviron) else os.environ  # noqa: SLF001
+    token = _overlay.set({**base, **variables})
+    try:
+        yield
+    finally:
+        _overlay.reset(token)

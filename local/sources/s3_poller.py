@@ -1,0 +1,88 @@
+"""S3 -> SQS -> poller: AWS's own notification path, on the embedded S3 server.
+
+The emulator configures each template bucket to notify one queue on the S3 server, then
+long-polls that queue and hands each record to `s3_events.deliver`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local import defaults
+from local.broker import Broker
+from local.model import S3Trigger
+from local.sources import s3_events
+
+log = logging.getLogger(__name__)
+
+
+def _clients(endpoint: str, region: str) -> tuple[Any, Any]:
+    cfg = Config(retries={"max_attempts": 2}, connect_timeout=2, read_timeout=10)
+    # A local server takes any credentials, but the SDK will not sign without some.
+    session = boto3.Session(aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "lightbox"),
+                            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "lightbox"),
+                            region_name=region)
+    return (session.client("s3", endpoint_url=endpoint, config=cfg),
+            session.client("sqs", endpoint_url=endpoint, config=cfg))
+
+
+def configure(broker: Broker, endpoint: str) -> str:
+    """Create the template's buckets and the notification queue; return the queue URL."""
+    s3, sqs = _clients(endpoint, broker.template.region)
+    queue_url: str = sqs.create_queue(QueueName=defaults.BUCKET_EVENTS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for bucket in broker.template.buckets:
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        events = sorted({e for f in broker.template.functions.values() for t in f.of_kind(S3Trigger)
+                         if t.bucket == bucket for e in t.events})
+        if events:
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+                "QueueConfigurations": [{"Id": "lightbox", "QueueArn": arn, "Events": events}]})
+    sqs.purge_queue(QueueUrl=queue_url)  # drop the s3:TestEvent messages configuration sends
+    return queue_url
+
+
+class BucketPoller:
+    def __init__(self, broker: Broker, endpoint: str, queue_url: str) -> None:
+        self.broker = broker
+        self.queue_url = queue_url
+        _, self.sqs = _clients(endpoint, broker.template.region)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lightbox-bucket-poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        delivered = 0
+        for msg in resp.get("Messages", []):
+            body = json.loads(msg["Body"])
+            if body.get("Event") != "s3:TestEvent":
+                delivered += s3_events.deliver(self.broker, body.get("Records") or [])
+            # Deleted only once its invokes are queued in Redis, so a crash here redelivers.
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=msg["ReceiptHandle"])
+        return delivered
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except (BotoCoreError, ClientError, OSError) as exc:
+                log.warning("bucket events: S3 server unreachable (%s); retrying", exc)
+                self._stop.wait(1.0)

@@ -1,0 +1,165 @@
+"""The SQS producer API, in the AWS JSON 1.0 protocol that boto3 speaks, backed by RQ.
+
+Functions send with plain boto3 (`AWS_ENDPOINT_URL_SQS` points here), so the same code
+sends to real SQS on AWS. Consumer calls (ReceiveMessage, DeleteMessage) are not served:
+the emulator itself is the consumer, as Lambda's event source mapping is on AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from local import defaults
+from local.broker import Broker, new_message
+
+_MAX_BATCH = 10  # SQS's own limits; a client that works here must work on AWS
+_MAX_BODY = 256 * 1024
+
+
+class SqsError(Exception):
+    def __init__(self, code: str, message: str, query_code: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.query_code, self.status = code, query_code, status
+
+
+def attributes_md5(attributes: dict[str, Any]) -> str:
+    """MD5OfMessageAttributes, computed as SQS documents it, so SDKs that check it agree."""
+    md5 = hashlib.md5()  # noqa: S324 - SQS's checksum, not security
+
+    def put(value: bytes) -> None:
+        md5.update(struct.pack("!I", len(value)))
+        md5.update(value)
+
+    for name in sorted(attributes):
+        attr = attributes[name]
+        put(name.encode())
+        put(attr["DataType"].encode())
+        if "StringValue" in attr:
+            md5.update(b"\x01")
+            put(attr["StringValue"].encode())
+        elif "BinaryValue" in attr:
+            md5.update(b"\x02")
+            value = attr["BinaryValue"]
+            put(value if isinstance(value, bytes) else value.encode())
+    return md5.hexdigest()
+
+
+def _lambda_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's SQS event spells message attributes in camelCase."""
+    out = {}
+    for name, attr in attributes.items():
+        out[name] = {"dataType": attr["DataType"], "stringValue": attr.get("StringValue"),
+                     "binaryValue": attr.get("BinaryValue"), "stringListValues": [], "binaryListValues": []}
+    return out
+
+
+class SqsApi:
+    def __init__(self, broker: Broker, base_url: Callable[[], str]) -> None:
+        self.broker = broker
+        self.base_url = base_url  # the URL clients reach this endpoint at
+
+    def queue_name(self, url: str) -> str:
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        if name not in self.broker.queue_names():
+            raise SqsError("QueueDoesNotExist", f"The specified queue {name} does not exist.",
+                           "AWS.SimpleQueueService.NonExistentQueue")
+        return name
+
+    def _message(self, entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        body = entry.get("MessageBody")
+        if not isinstance(body, str) or not body:
+            raise SqsError("MissingParameter", "The request must contain the parameter MessageBody.",
+                           "MissingParameter")
+        if len(body.encode()) > _MAX_BODY:
+            raise SqsError("InvalidParameterValue",
+                           f"One or more parameters are invalid. Reason: Message must be shorter than {_MAX_BODY} bytes.",
+                           "InvalidParameterValue")
+        attrs = entry.get("MessageAttributes") or {}
+        msg = new_message(body, _lambda_attributes(attrs), entry.get("MessageGroupId"))
+        reply = {"MessageId": msg["messageId"], "MD5OfMessageBody": msg["md5OfBody"]}
+        if attrs:
+            reply["MD5OfMessageAttributes"] = attributes_md5(attrs)
+        return msg, reply
+
+    def send_message(self, req: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue_name(req.get("QueueUrl", ""))
+        msg, reply = self._message(req)
+        self.broker.send(queue, [msg], int(req.get("DelaySeconds") or 0))
+        return reply
+
+    def send_message_batch(self, req: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue_name(req.get("QueueUrl", ""))
+        entries = req.get("Entries") or []
+        if not entries:
+            raise SqsError("EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.",
+                           "AWS.SimpleQueueService.EmptyBatchRequest")
+        if len(entries) > _MAX_BATCH:
+            raise SqsError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request are {_MAX_BATCH}.",
+                           "AWS.SimpleQueueService.TooManyEntriesInBatchRequest")
+        ok, failed, messages = [], [], []
+        for entry in entries:
+            try:
+                msg, reply = self._message(entry)
+            except SqsError as exc:
+                failed.append({"Id": entry.get("Id"), "SenderFault": True, "Code": exc.code, "Message": str(exc)})
+                continue
+            messages.append(msg)
+            ok.append({"Id": entry.get("Id"), **reply})
+        if messages:
+            self.broker.send(queue, messages, int(entries[0].get("DelaySeconds") or 0))
+        return {"Successful": ok, "Failed": failed}
+
+    def get_queue_url(self, req: dict[str, Any]) -> dict[str, Any]:
+        name = self.queue_name(str(req.get("QueueName", "")))
+        return {"QueueUrl": f"{self.base_url()}/{self.broker.template.account_id}/{name}"}
+
+    def list_queues(self, req: dict[str, Any]) -> dict[str, Any]:
+        prefix = str(req.get("QueueNamePrefix", ""))
+        base = f"{self.base_url()}/{self.broker.template.account_id}"
+        return {"QueueUrls": [f"{base}/{n}" for n in self.broker.queue_names() if n.startswith(prefix)]}
+
+    def get_queue_attributes(self, req: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue_name(req.get("QueueUrl", ""))
+        depth = self.broker.depth(queue)
+        t = self.broker.template
+        return {"Attributes": {
+            "QueueArn": f"arn:aws:sqs:{t.region}:{t.account_id}:{queue}",
+            "ApproximateNumberOfMessages": str(depth["waiting"]),
+            "ApproximateNumberOfMessagesNotVisible": str(depth["running"] + depth["retrying"]),
+        }}
+
+
+def blueprint(api: SqsApi) -> Blueprint:
+    bp = Blueprint("sqs", __name__)
+    operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        "SendMessage": api.send_message, "SendMessageBatch": api.send_message_batch,
+        "GetQueueUrl": api.get_queue_url, "ListQueues": api.list_queues,
+        "GetQueueAttributes": api.get_queue_attributes,
+    }
+
+    @bp.post(defaults.SQS_PATH)
+    @bp.post(f"{defaults.SQS_PATH}/<path:_queue>")
+    def handle(_queue: str = "") -> Response:
+        target = request.headers.get("X-Amz-Target", "")
+        op = target.removeprefix("AmazonSQS.")
+        try:
+            if op not in operations:
+                raise SqsError("UnsupportedOperation",
+                               f"{op or 'this request'} is not served locally (served: {', '.join(operations)}); "
+                               "this endpoint speaks the AWS JSON protocol of current SDKs",
+                               "AWS.SimpleQueueService.UnsupportedOperation")
+            body = operations[op](request.get_json(force=True, silent=True) or {})
+            return Response(json.dumps(body), mimetype="application/x-amz-json-1.0")
+        except SqsError as exc:
+            resp = Response(json.dumps({"__type": f"com.amazonaws.sqs#{exc.code}", "message": str(exc)}),
+                            status=exc.status, mimetype="application/x-amz-json-1.0")
+            resp.headers["x-amzn-query-error"] = f"{exc.query_code};Sender"
+            return resp
+
+    return bp

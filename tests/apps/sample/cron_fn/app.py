@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from samplelib import record
+
+
+def handler(event, context):
+    record("cron", event)
