@@ -1,0 +1,75 @@
+"""Every setting of the photo app, read from environment variables in this one place.
+
+Precedence, once for all: an explicit argument to `Settings(...)` > the environment
+variable named by the field (upper-cased, e.g. `photos_bucket` <- `PHOTOS_BUCKET`) > the
+default written here. The template sets the production values; defaults suit a laptop.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from photolib.exceptions import ConfigurationError
+
+# The order a photo goes through; each stage sends the message on to the next (routing slip).
+DEFAULT_PIPELINE: tuple[str, ...] = ("validate", "metadata", "thumbnails", "optimize")
+ALLOWED_CONTENT_TYPES: tuple[str, ...] = (
+    "image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/heic", "image/heif",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # --- where things live
+    photos_bucket: str = Field("lightbox-photos", description="S3 bucket for originals and derivatives")
+    photos_db_path: str = Field(".lightbox/photos.db", description="SQLite file holding photo records")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the event stream")
+    # boto3 reads these two itself; they are named here so the one list of settings is complete
+    # and so cached clients are keyed on the endpoint they were built for.
+    aws_endpoint_url_s3: str | None = Field(None, description="S3 endpoint (MinIO, moto); unset on AWS")
+    aws_endpoint_url_sqs: str | None = Field(None, description="SQS endpoint (the emulator); unset on AWS")
+    aws_region: str = Field(
+        "us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="region for boto3 clients; Lambda sets AWS_REGION",
+    )
+
+    # --- events
+    events_stream: str = Field("lightbox:events", description="Redis Stream key that events go to")
+    events_maxlen: int = Field(100_000, ge=1, description="approximate cap on the stream's length (XADD MAXLEN ~)")
+
+    # --- limits
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="largest original accepted, in bytes")
+    max_pixels: int = Field(100_000_000, ge=1, description="largest width*height decoded (decompression bombs)")
+    presign_expires: int = Field(300, ge=1, le=3600, description="seconds a presigned upload/download URL lives")
+    page_size: int = Field(50, ge=1, le=1000, description="GET /photos page size when none is asked for")
+    max_receive_count: int = Field(3, ge=1, description="the queues' maxReceiveCount: last attempt fails the photo")
+
+    # --- pipeline wiring: one queue per stage, Ref'd from the template
+    validate_queue_url: str = Field("", description="queue feeding the validate stage")
+    metadata_queue_url: str = Field("", description="queue feeding the metadata stage")
+    thumbnails_queue_url: str = Field("", description="queue feeding the thumbnails stage")
+    optimize_queue_url: str = Field("", description="queue feeding the optimize stage")
+    thumbnail_sizes: tuple[int, ...] = Field((150, 300, 600), description="thumbnail bounding boxes, px")
+
+    # --- reconcile
+    upload_expiry_minutes: int = Field(60, ge=1, description="a row still pending_upload after this fails")
+    ingest_grace_minutes: int = Field(2, ge=0, description="wait this long for the bucket event before re-driving")
+    orphan_grace_minutes: int = Field(60, ge=0, description="a blob with no row is deleted after this")
+
+    def queue_url(self, stage: str) -> str:
+        """The queue URL of a pipeline stage; a clear error when the template did not wire it."""
+        url = getattr(self, f"{stage}_queue_url", None)
+        if not url:
+            raise ConfigurationError(
+                f"no queue URL for stage {stage!r}: set {stage.upper()}_QUEUE_URL "
+                f"(stages with queues: {', '.join(DEFAULT_PIPELINE)})"
+            )
+        return str(url)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings for this invocation: read the environment each time (cheap) so tests and the
+    emulator can change it between invocations; clients built from it are cached per value."""
+    return Settings(**overrides)  # type: ignore[arg-type]
