@@ -1,0 +1,1 @@
+"""Code shared by the photo functions, packaged as the photolib Lambda layer."""
