@@ -8,6 +8,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -54,7 +55,7 @@ class PhotoEnv:
     db_path: Path
     load: Callable[[str], ModuleType]
 
-    @property
+    @cached_property
     def repo(self) -> PhotoRepository:
         return PhotoRepository(connect(self.db_path))
 

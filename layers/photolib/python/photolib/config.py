@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     thumbnails_queue_url: str = Field("", description="queue feeding the thumbnails stage")
     optimize_queue_url: str = Field("", description="queue feeding the optimize stage")
     thumbnail_sizes: tuple[int, ...] = Field((150, 300, 600), description="thumbnail bounding boxes, px")
+    web_max_edge: int = Field(2048, ge=1, description="longest edge of the web rendition, px")
 
     # --- reconcile
     upload_expiry_minutes: int = Field(60, ge=1, description="a row still pending_upload after this fails")

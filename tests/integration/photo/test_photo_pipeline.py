@@ -1,0 +1,207 @@
+"""The whole pipeline, one handler call at a time, on a real S3/SQS server and a real Redis:
+presigned POST -> bucket event -> ingest -> validate -> metadata -> thumbnails -> optimize."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+import requests
+from photo_harness import CORPUS, PhotoEnv, http_event
+from photolib.config import DEFAULT_PIPELINE
+from PIL import Image
+
+DSCN = CORPUS / "exif" / "DSCN0010.jpg"  # 640x480 with GPS
+INVALID = sorted((CORPUS / "invalid").iterdir())
+
+
+def upload_and_ingest(env: PhotoEnv, path: Any = DSCN, content_type: str = "image/jpeg") -> str:
+    photo_id = env.upload_via_post(path, content_type)
+    env.fn("ingest").handler(env.bucket_event(photo_id), None)
+    return photo_id
+
+
+def snapshot(env: PhotoEnv) -> dict[str, Any]:
+    """Everything a replay could add to: rows per table, blob keys, events on the stream."""
+    conn = env.repo.conn
+    rows = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("photos", "derivatives", "stage_results", "orphans")}
+    return {"rows": rows, "blobs": env.blob_keys(), "events": len(env.events())}
+
+
+def test_corpus_photo_goes_from_pending_upload_to_completed(photo_env: PhotoEnv) -> None:
+    env = photo_env
+    photo_id = env.upload_via_post(DSCN)
+    seen = [env.repo.get(photo_id).status]  # type: ignore[union-attr]
+    env.fn("ingest").handler(env.bucket_event(photo_id), None)
+    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
+    [first] = env.receive("validate")
+    env.deliver("validate", [first])
+    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
+    ran = env.run_queues()
+    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
+    assert seen == ["pending_upload", "queued", "processing", "completed"]
+    assert [stage for stage, _ in ran] == list(DEFAULT_PIPELINE[1:])
+
+    # Derivatives: in S3 with the sizes the rows claim, fit inside the box, never enlarged.
+    derivatives = {d.kind: d for d in env.repo.derivatives(photo_id)}
+    assert sorted(derivatives) == ["thumb_150", "thumb_300", "thumb_600", "web_jpeg", "web_webp"]
+    for kind, box in (("thumb_150", 150), ("thumb_300", 300), ("thumb_600", 600), ("web_jpeg", 2048)):
+        blob = env.s3.get_object(Bucket=env.bucket, Key=derivatives[kind].key)["Body"].read()
+        image = Image.open(io.BytesIO(blob))
+        assert image.size == (derivatives[kind].width, derivatives[kind].height)
+        assert max(image.size) == min(box, 640)
+        assert not image.getexif(), f"{kind} still carries EXIF"
+    webp = Image.open(io.BytesIO(env.s3.get_object(Bucket=env.bucket, Key=derivatives["web_webp"].key)["Body"].read()))
+    assert webp.format == "WEBP" and webp.size == (640, 480)
+
+    # Metadata in the DB, through the API with presigned URLs that work.
+    r = env.fn("upload").handler(http_event("GET", "/photos/{id}", f"/photos/{photo_id}", path_params={"id": photo_id}), None)
+    body = json.loads(r["body"])
+    assert body["photo"]["status"] == "completed" and body["photo"]["placeholder"]
+    assert (body["photo"]["width"], body["photo"]["height"], body["photo"]["format"]) == (640, 480, "JPEG")
+    meta = body["metadata"]
+    assert meta["camera_make"] == "NIKON" and meta["gps_latitude"] == pytest.approx(43.467, abs=0.01)
+    assert body["stages"] == sorted(DEFAULT_PIPELINE)
+    got = requests.get(body["derivatives"]["thumb_150"]["url"], timeout=10)
+    assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (150, 112)
+
+    # Events, in order, each naming the photo, the client and the one trace id.
+    events = env.events()
+    assert [(e["type"], e["data"].get("stage")) for e in events] == [
+        ("photo.uploaded", None), ("photo.processing.started", "validate"),
+        *[("photo.stage.completed", s) for s in DEFAULT_PIPELINE], ("photo.processing.completed", None),
+    ]
+    assert {e["data"]["photo_id"] for e in events} == {photo_id}
+    assert {(e["metadata"]["client_id"], e["metadata"]["trace_id"]) for e in events} == {
+        ("alice", env.repo.get(photo_id).trace_id)  # type: ignore[union-attr]
+    }
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
+def test_odd_corpus_files_end_completed_or_failed_never_stuck(photo_env: PhotoEnv, path: Any) -> None:
+    # invalid/ holds JPEGs with malformed EXIF or damaged data that a careful decoder can still
+    # show; the contract is a result or a clear failure, never a crash or a stuck photo.
+    env = photo_env
+    photo_id = upload_and_ingest(env, path)
+    env.run_queues()
+    photo = env.repo.get(photo_id)
+    assert photo is not None and photo.status in ("completed", "failed"), photo
+    if photo.status == "failed":
+        assert photo.stage and photo.failure_reason
+        assert env.repo.derivatives(photo_id) == []
+    else:
+        assert len(env.repo.derivatives(photo_id)) == 5
+    assert all(not env.receive(stage) for stage in DEFAULT_PIPELINE)
+
+
+@pytest.mark.parametrize(("name", "make", "env_vars", "reason"), [
+    ("half.jpg", lambda: DSCN.read_bytes()[: DSCN.stat().st_size // 2], {},
+     "truncated JPEG: the file ends before the image data does"),
+    ("notes.jpg", lambda: b"hello, this is not an image", {}, "not an image: "),
+    ("huge.jpg", DSCN.read_bytes, {"MAX_PIXELS": "100000"}, "image is 640x480 = "),
+])
+def test_invalid_photo_fails_at_validate_with_a_readable_reason_and_is_not_retried(
+    photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, name: str, make: Any,
+    env_vars: dict[str, str], reason: str,
+) -> None:
+    env = photo_env
+    for key, value in env_vars.items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / name
+    path.write_bytes(make())
+    photo_id = upload_and_ingest(env, path)
+    env.run_queues()
+    photo = env.repo.get(photo_id)
+    assert photo is not None and photo.status == "failed" and photo.stage == "validate"
+    assert photo.failure_reason and photo.failure_reason.startswith(reason), photo.failure_reason
+    assert env.repo.derivatives(photo_id) == [] and env.blob_keys("derivatives/") == []
+    last = env.events()[-1]
+    assert last["type"] == "photo.processing.failed"
+    assert last["data"] == {"photo_id": photo_id, "stage": "validate", "reason": photo.failure_reason}
+    assert all(not env.receive(stage) for stage in DEFAULT_PIPELINE)  # consumed, not back on a queue
+
+
+def test_replayed_bucket_event_and_stage_messages_add_nothing(photo_env: PhotoEnv) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    [validate_msg] = env.receive("validate")
+    env.fn("validate").handler({"Records": [validate_msg]}, None)  # at-least-once: delivered twice
+    env.deliver("validate", [validate_msg])
+    metadata_msgs = env.receive("metadata")
+    assert len(metadata_msgs) == 2  # both deliveries forwarded; both runs overwrite the same rows
+    env.deliver("metadata", metadata_msgs)
+    env.run_queues()
+    assert env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
+    before = snapshot(env)
+    assert before["rows"] == {"photos": 1, "derivatives": 5, "stage_results": 4, "orphans": 0}
+
+    env.fn("ingest").handler(env.bucket_event(photo_id), None)
+    thumbnails_msg = {**metadata_msgs[0], "body": json.dumps({**json.loads(metadata_msgs[0]["body"]), "step": 2})}
+    env.fn("thumbnails").handler({"Records": [thumbnails_msg]}, None)
+    env.run_queues()
+    assert snapshot(env) == before
+
+
+def test_photo_deleted_mid_pipeline_leaves_nothing_behind(photo_env: PhotoEnv) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    for stage in ("validate", "metadata", "thumbnails"):
+        env.deliver(stage, env.receive(stage))
+    assert env.blob_keys("derivatives/")  # thumbnails exist now
+    r = env.fn("upload").handler(http_event("DELETE", "/photos/{id}", f"/photos/{photo_id}", path_params={"id": photo_id}), None)
+    assert r["statusCode"] == 204
+    env.run_queues()  # optimize finds no row: drops the message, writes nothing
+    assert env.blob_keys() == []
+    assert snapshot(env)["rows"] == {"photos": 0, "derivatives": 0, "stage_results": 0, "orphans": 0}
+
+
+def test_photo_deleted_while_a_stage_is_writing_removes_that_stages_blobs(
+    photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    for stage in ("validate", "metadata"):
+        env.deliver(stage, env.receive(stage))
+    thumbnails = env.fn("thumbnails")
+    real = thumbnails.thumbnails
+
+    def delete_during_work(deps: Any, photo: Any, data: bytes) -> Any:
+        out = real(deps, photo, data)  # the work is done; the DELETE lands before it is recorded
+        env.fn("upload").handler(http_event("DELETE", "/photos/{id}", f"/photos/{photo_id}",
+                                            path_params={"id": photo_id}), None)
+        return out
+
+    monkeypatch.setattr(thumbnails, "thumbnails", delete_during_work)
+    env.deliver("thumbnails", env.receive("thumbnails"))
+    assert env.blob_keys() == []
+    assert env.receive("optimize") == []
+
+
+def test_transient_failure_is_reported_for_retry_then_succeeds(photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    [message] = env.receive("validate")
+    with monkeypatch.context() as m:
+        m.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # nothing listens on the discard port
+        out = env.fn("validate").handler({"Records": [message]}, None)
+    assert out == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    assert env.repo.get(photo_id).status == "processing"  # type: ignore[union-attr]
+    env.deliver("validate", [message])  # the queue's retry
+    env.run_queues()
+    assert env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
+
+
+def test_last_attempt_of_a_failing_message_fails_the_photo(photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    [message] = env.receive("validate")
+    message["attributes"]["ApproximateReceiveCount"] = "3"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    out = env.fn("validate").handler({"Records": [message]}, None)
+    assert out["batchItemFailures"]  # still reported: the queue moves it to the DLQ
+    photo = env.repo.get(photo_id)
+    assert photo is not None and photo.status == "failed" and photo.stage == "validate"
+    assert photo.failure_reason and photo.failure_reason.startswith("validate failed 3 times")
