@@ -1,0 +1,58 @@
+"""reconcile repairs lost events, uploads that never came, and blobs with no row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from photo_harness import CORPUS, PhotoEnv, sample_event
+from photolib.models import utcnow
+from photolib.pipeline import Deps
+
+DSCN = CORPUS / "exif" / "DSCN0010.jpg"
+LATER = timedelta(hours=3)  # past every grace period and expiry at their defaults
+
+
+def reconcile_at(env: PhotoEnv, delta: timedelta) -> dict[str, int]:
+    return dict(env.fn("reconcile").reconcile(Deps.load(), utcnow() + delta))
+
+
+def test_lost_bucket_event_is_redriven_and_the_photo_completes(photo_env: PhotoEnv) -> None:
+    photo_id = photo_env.upload_via_post(DSCN)  # uploaded, but no bucket event is delivered
+    assert reconcile_at(photo_env, timedelta(0)) == {}  # within the grace period the event may still come
+    assert reconcile_at(photo_env, LATER) == {"redriven_queued": 1}
+    photo_env.run_queues()
+    assert photo_env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
+    assert reconcile_at(photo_env, LATER) == {}  # nothing left to do: a second run is a no-op
+
+
+def test_upload_that_never_came_expires(photo_env: PhotoEnv) -> None:
+    photo_id = photo_env.create_upload("never.jpg", "image/jpeg", 100)["photo"]["id"]
+    assert reconcile_at(photo_env, timedelta(minutes=5)) == {}
+    assert reconcile_at(photo_env, LATER) == {"expired": 1}
+    photo = photo_env.repo.get(photo_id)
+    assert photo is not None and (photo.status, photo.stage) == ("failed", "upload")
+    assert "POST /uploads" in (photo.failure_reason or "")
+    assert photo_env.events()[-1]["type"] == "photo.processing.failed"
+
+
+def test_blobs_with_no_row_are_deleted_after_the_grace_period(photo_env: PhotoEnv) -> None:
+    orphan = "originals/alice/" + "e" * 32
+    stray = "derivatives/alice/" + "d" * 32 + "/thumb_150.jpg"
+    for key in (orphan, stray):
+        photo_env.s3.put_object(Bucket=photo_env.bucket, Key=key, Body=b"x")
+    event = sample_event("photo-s3-put.json")
+    event["Records"][0]["s3"]["bucket"]["name"] = photo_env.bucket
+    event["Records"][0]["s3"]["object"]["key"] = orphan
+    photo_env.fn("ingest").handler(event, None)
+    assert [o.key for o in photo_env.repo.orphans()] == [orphan]
+
+    assert reconcile_at(photo_env, timedelta(0)) == {}
+    assert reconcile_at(photo_env, LATER) == {"orphans_deleted": 1, "derivatives_deleted": 1}
+    assert photo_env.blob_keys() == [] and photo_env.repo.orphans() == []
+
+
+def test_handler_takes_the_schedule_event(photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_GRACE_MINUTES", "0")
+    photo_env.upload_via_post(DSCN)
+    assert photo_env.fn("reconcile").handler(sample_event("photo-schedule.json"), None) == {"redriven_queued": 1}
