@@ -20,7 +20,8 @@ ALLOWED_CONTENT_TYPES: tuple[str, ...] = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+    # env_ignore_empty: a template variable left "" (REDIS_URL for the emulator to fill) means "default".
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True, env_ignore_empty=True)
 
     # --- where things live
     photos_bucket: str = Field("lightbox-photos", description="S3 bucket for originals and derivatives")

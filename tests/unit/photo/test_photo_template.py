@@ -1,0 +1,68 @@
+"""template.yaml wires every function, queue and setting the photo app needs (read as plain YAML)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from photolib.config import DEFAULT_PIPELINE, Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value = loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else loader.construct_object(node)
+    return {suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return dict(yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader))
+
+
+def test_only_supported_intrinsics(template: dict[str, Any]) -> None:
+    text = (ROOT / "template.yaml").read_text()
+    tags = {word.split()[0] for word in text.split("!")[1:]}
+    assert tags <= {"Ref", "GetAtt", "Sub"}, tags
+
+
+def test_every_stage_has_a_queue_a_dlq_and_a_function_that_reports_batch_failures(template: dict[str, Any]) -> None:
+    res = template["Resources"]
+    for stage in DEFAULT_PIPELINE:
+        name = stage.capitalize()
+        queue = res[f"{name}Queue"]["Properties"]
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"GetAtt": f"{name}Dlq.Arn"}
+        assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+        [event] = res[f"{name}Function"]["Properties"]["Events"].values()
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["Queue"] == {"GetAtt": f"{name}Queue.Arn"}
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        env = template["Globals"]["Function"]["Environment"]["Variables"]
+        assert env[f"{stage.upper()}_QUEUE_URL"] == {"Ref": f"{name}Queue"}
+
+
+def test_every_env_var_is_a_setting_and_every_function_has_a_handler(template: dict[str, Any]) -> None:
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {name.lower() for name in env} <= set(Settings.model_fields)
+    for name, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        app = ROOT / res["Properties"]["CodeUri"] / "app.py"
+        functions = {n.name for n in ast.parse(app.read_text()).body if isinstance(n, ast.FunctionDef)}
+        assert "handler" in functions, f"{name}: {app} has no handler"
+
+
+def test_ingest_listens_to_originals_only(template: dict[str, Any]) -> None:
+    [event] = template["Resources"]["IngestFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "S3" and event["Properties"]["Bucket"] == {"Ref": "PhotosBucket"}
+    assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "originals/"}]
