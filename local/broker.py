@@ -36,7 +36,7 @@ def new_message(body: str, attributes: dict[str, Any] | None = None, group_id: s
     msg: dict[str, Any] = {
         "messageId": str(uuid.uuid4()),
         "body": body,
-        "md5OfBody": hashlib.md5(body.encode("utf-8")).hexdigest(),  # noqa: S324 - SQS's checksum
+        "md5OfBody": hashlib.md5(body.encode("utf-8")).hexdigest(),
         "messageAttributes": attributes or {},
         "attributes": {"SentTimestamp": now, "SenderId": defaults.ACCOUNT_ID},
     }
@@ -86,14 +86,14 @@ class Broker:
         max_receive = self.max_receive_count(queue)
         for start in range(0, len(messages), trigger.batch_size):
             batch = messages[start:start + trigger.batch_size]
-            kwargs: dict[str, Any] = dict(
-                args=(queue, fn.name, batch),
-                job_timeout=max(timeout, int(fn.timeout) + 1),
-                retry=self._retry(max_receive - 1),
-                meta={"max_retries": max_receive - 1, "kind": "sqs"},
-                failure_ttl=14 * 24 * 3600,  # SQS's longest message retention
-                description=f"sqs {queue} -> {fn.name} ({len(batch)} message(s))",
-            )
+            kwargs: dict[str, Any] = {
+                "args": (queue, fn.name, batch),
+                "job_timeout": max(timeout, int(fn.timeout) + 1),
+                "retry": self._retry(max_receive - 1),
+                "meta": {"max_retries": max_receive - 1, "kind": "sqs"},
+                "failure_ttl": 14 * 24 * 3600,  # SQS's longest message retention
+                "description": f"sqs {queue} -> {fn.name} ({len(batch)} message(s))",
+            }
             rq = self.rq_queue(queue)
             if delay_seconds:
                 rq.enqueue_in(_delta(delay_seconds), "local.jobs.deliver_sqs", **kwargs)
@@ -140,9 +140,14 @@ class Broker:
                                       serializer=JSONSerializer):
                 if job is None:
                     continue
-                error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+                result = job.latest_result()
+                error = (result.exc_string if result is not None else "") or ""
                 args = job.args
-                messages = args[2] if job.meta.get("kind") == "sqs" else [{"body": json.dumps(args[1])}]
+                if job.meta.get("kind") == "sqs":  # only what was still failing is dead
+                    pending = job.meta.get("pending")
+                    messages = [m for m in args[2] if pending is None or m["messageId"] in pending]
+                else:
+                    messages = [{"body": json.dumps(args[1])}]
                 out.append(DeadLetter(job.id, str(args[1] if job.meta.get("kind") == "sqs" else args[0]),
                                       messages, error.strip().splitlines()[-1] if error.strip() else ""))
         return out
@@ -154,9 +159,13 @@ class Broker:
             registry = FailedJobRegistry(queue=self.rq_queue(source))
             for job_id in registry.get_job_ids():
                 job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+                pending = job.meta.pop("pending", None)
+                if pending is not None:  # messages the function already handled are not replayed
+                    queue_name, function, messages = job.args
+                    job.args = (queue_name, function, [m for m in messages if m["messageId"] in pending])
                 job.retries_left = job.meta.get("max_retries") or None
                 job.meta.pop("attempt", None)
-                job.meta.pop("pending", None)
+                job.meta.pop("first_receive", None)
                 job.save()
                 registry.requeue(job)
                 count += 1

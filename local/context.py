@@ -80,14 +80,14 @@ class ScopedEnviron(MutableMapping[str, str]):
 def install_scoped_environ() -> None:
     """Replace os.environ once per process (idempotent)."""
     if not isinstance(os.environ, ScopedEnviron):
-        os.environ = ScopedEnviron(os.environ)  # type: ignore[assignment]
+        os.environ = ScopedEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - on purpose
 
 
 @contextmanager
 def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
     """Within the block (this thread/context only), os.environ is the base plus `variables`."""
     install_scoped_environ()
-    base = os.environ._base if isinstance(os.environ, ScopedEnviron) else os.environ  # noqa: SLF001
+    base = os.environ._base if isinstance(os.environ, ScopedEnviron) else os.environ
     token = _overlay.set({**base, **variables})
     try:
         yield

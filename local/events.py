@@ -21,7 +21,7 @@ def s3_put_event(bucket: str, key: str, size: int = 1024, etag: str | None = Non
                  event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
     raw = {"eventName": event_name, "s3": {"bucket": {"name": bucket},
                                            "object": {"key": key, "size": size,
-                                                      "eTag": etag or hashlib.md5(key.encode()).hexdigest()}}}  # noqa: S324
+                                                      "eTag": etag or hashlib.md5(key.encode()).hexdigest()}}}
     return {"Records": [normalize(raw, defaults.REGION)]}
 
 

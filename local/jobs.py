@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from rq import get_current_job
+from rq.job import Job
 
 from local.runtime import Runtime
 
+log = logging.getLogger("lightbox.queue")
 _runtime: Runtime | None = None
 
 
@@ -64,14 +67,24 @@ def deliver_sqs(queue: str, function: str, messages: list[dict[str, Any]]) -> di
     rt = runtime()
     inv = rt.invoke(function, event, trigger=f"sqs:{queue}")
     if not inv.ok:
-        raise DeliveryFailed(f"{function} failed on {len(batch)} message(s) from {queue}: {inv.error!r}")
+        _fail(job, f"{function} failed on {len(batch)} message(s) from {queue}: {inv.error!r}")
     failed = _batch_item_failures(rt, function, queue, inv.result, {m["messageId"] for m in batch})
     if failed:
         if job is not None:
             job.meta["pending"] = sorted(failed)
             job.save_meta()
-        raise DeliveryFailed(f"{function} reported {len(failed)} of {len(batch)} message(s) failed: {sorted(failed)}")
+        _fail(job, f"{function} reported {len(failed)} of {len(batch)} message(s) from {queue} failed: {sorted(failed)}")
     return {"delivered": len(batch), "attempt": attempt}
+
+
+def _fail(job: Job | None, what: str) -> NoReturn:
+    """Say what happens next (RQ's own log would only show a traceback), then let RQ do it."""
+    left = job.retries_left if job is not None else 0
+    if left:
+        log.warning("%s; will be received again (%d receive(s) left)", what, left)
+    else:
+        log.error("%s; no receives left: moved to the dead-letter queue (lightbox dlq list)", what)
+    raise DeliveryFailed(what)
 
 
 def _batch_item_failures(rt: Runtime, function: str, queue: str, result: Any, ids: set[str]) -> set[str]:
@@ -83,11 +96,11 @@ def _batch_item_failures(rt: Runtime, function: str, queue: str, result: Any, id
         return set()
     failed = {str(item.get("itemIdentifier")) for item in result["batchItemFailures"]}
     # An identifier that is not in the batch makes Lambda treat the whole batch as failed.
-    return failed if failed <= ids else ids
+    return min(failed, ids)
 
 
 def invoke_async(function: str, event: dict[str, Any], trigger: str) -> Any:
     inv = runtime().invoke(function, event, trigger=trigger)
     if not inv.ok:
-        raise DeliveryFailed(f"{function} failed on {trigger}: {inv.error!r}")
+        _fail(get_current_job(), f"{function} failed on {trigger}: {inv.error!r}")
     return inv.result

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -55,6 +57,7 @@ class Stack:
         self.settings = settings
         self.services: list[ManagedProcess] = []
         self.workers: list[subprocess.Popen[bytes]] = []
+        self._worker_groups: list[int] = []
         self._server: BaseWSGIServer | None = None
         self._threads: list[Any] = []
         self.embedded: list[str] = []
@@ -144,6 +147,7 @@ class Stack:
             args += ["--parameter-overrides", f"{k}={v}"]
         proc = subprocess.Popen(args, env=self.worker_env(), start_new_session=True)
         self.workers.append(proc)
+        self._worker_groups.append(proc.pid)
         return proc
 
     # -- stop ----------------------------------------------------------------------------
@@ -161,6 +165,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for pgid in self._worker_groups:
+            # A worker that was killed leaves its RQ scheduler child behind; the group has it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
         for svc in reversed(self.services):
             svc.stop()
         self.connection.close() if hasattr(self, "connection") else None

@@ -41,5 +41,9 @@ def run_worker(runtime: Runtime, connection: Redis, *, burst: bool = False, name
         serializer=JSONSerializer,
         name=name,
         maintenance_interval=defaults.MAINTENANCE_INTERVAL_SECONDS,
+        # RQ waits worker_ttl - 15 s on an empty queue before its next maintenance pass, and
+        # that pass is what re-runs a dead worker's job: keep it short.
+        worker_ttl=defaults.MAINTENANCE_INTERVAL_SECONDS + 15,
     )
-    return bool(worker.work(burst=burst, with_scheduler=True, logging_level="WARNING"))
+    # RQ logs every failed job as a traceback; jobs.py logs what happens next instead.
+    return bool(worker.work(burst=burst, with_scheduler=True, logging_level="CRITICAL"))

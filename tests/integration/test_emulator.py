@@ -1,0 +1,170 @@
+"""The emulator running the sample SAM app: every trigger kind, end to end, with real servers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import time
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+import requests
+
+from local.broker import Broker
+from local.stack import Stack
+
+
+def test_http_round_trip_with_path_params_query_and_cookies(sample_stack: Stack) -> None:
+    resp = requests.get(f"{sample_stack.url}/hello/ada", params={"x": "1"}, timeout=5)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["message"] == "hello, ada"  # GREETING from the template's Parameters default
+    assert body["query"] == {"x": "1"}
+    assert 0 < body["remaining_ms"] <= 5000
+    assert resp.cookies.get("seen") == "1"
+
+
+def test_binary_body_goes_in_and_out_base64(sample_stack: Stack) -> None:
+    payload = bytes(range(256)) * 4  # not UTF-8: the event must carry it base64-encoded
+    resp = requests.post(f"{sample_stack.url}/echo", data=payload,
+                         headers={"content-type": "application/octet-stream"}, timeout=5)
+    assert resp.status_code == 201
+    assert resp.content == payload[::-1]
+
+
+def test_greedy_path_any_method_and_inferred_json(sample_stack: Stack) -> None:
+    resp = requests.delete(f"{sample_stack.url}/files/a/b/c.txt", timeout=5)
+    assert resp.json() == {"method": "DELETE", "proxy": "a/b/c.txt"}
+    assert resp.headers["content-type"] == "application/json"
+
+
+def test_unknown_route_and_wrong_method(sample_stack: Stack) -> None:
+    assert requests.get(f"{sample_stack.url}/nope", timeout=5).status_code == 404
+    assert requests.put(f"{sample_stack.url}/echo", timeout=5).status_code == 405
+
+
+def test_iterator_body_is_streamed(sample_stack: Stack) -> None:
+    with requests.get(f"{sample_stack.url}/stream", stream=True, timeout=5) as resp:
+        assert resp.headers["content-type"] == "text/event-stream"
+        lines = [line for line in resp.iter_lines(decode_unicode=True) if line]
+    assert lines == ["data: 0", "data: 1", "data: 2"]
+
+
+def test_warm_module_state_is_kept_between_invocations(sample_stack: Stack) -> None:
+    first = requests.get(f"{sample_stack.url}/hello/a", timeout=5).json()["calls"]
+    second = requests.get(f"{sample_stack.url}/hello/b", timeout=5).json()["calls"]
+    assert second == first + 1
+
+
+def test_raise_and_timeout_fail_only_that_invocation(sample_stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="lightbox.invoke"):
+        boom = requests.get(f"{sample_stack.url}/boom", timeout=5)
+        slow = requests.get(f"{sample_stack.url}/slow", timeout=10)
+    assert boom.status_code == 500 and boom.json() == {"message": "Internal Server Error"}
+    assert slow.status_code == 504
+    logged = caplog.text
+    assert "ValueError: boom: the handler raised on purpose" in logged  # the traceback is in the log
+    assert "Task timed out after 1.00 seconds" in logged
+    # ... and the emulator keeps serving.
+    assert requests.get(f"{sample_stack.url}/hello/again", timeout=5).status_code == 200
+
+
+def test_function_environment_is_its_own(sample_stack: Stack) -> None:
+    before = dict(os.environ)
+    body = requests.get(f"{sample_stack.url}/env", timeout=5).json()
+    assert body == {"greeting": "hello", "function": "HttpFunction"}
+    assert "GREETING" not in os.environ and dict(os.environ) == before
+
+
+def test_presigned_put_fires_the_s3_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", endpoint_url=sample_stack.settings.s3_endpoint)
+    for key in ("incoming/skip.bin", "elsewhere/skip.txt"):  # filtered out by suffix / prefix
+        s3.put_object(Bucket="sample-uploads", Key=key, Body=b"x")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "sample-uploads", "Key": "incoming/my file+1.txt"})
+    assert requests.put(url, data=b"hello world", timeout=5).status_code == 200
+    events = recorded("s3", n=1, settle=1.0)
+    assert events == [{"eventName": "ObjectCreated:Put", "bucket": "sample-uploads",
+                       "key": "incoming/my+file%2B1.txt", "size": 11}]
+
+
+def test_queue_message_invokes_the_queue_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    resp = requests.post(f"{sample_stack.url}/send", json={"messages": ["hello-queue"]}, timeout=5)
+    assert resp.json() == {"sent": 1}
+    [got] = recorded("sqs", n=1)
+    assert got["body"] == "hello-queue" and got["receive_count"] == 1
+    assert got["source"] == "arn:aws:sqs:us-east-1:000000000000:sample-work"
+
+
+def test_sqs_api_speaks_boto3(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    sqs = boto3.client("sqs", endpoint_url=sample_stack.settings.public_sqs_endpoint)
+    url = sqs.get_queue_url(QueueName="sample-work")["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="direct", MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "test"}})
+    assert sent["MD5OfMessageBody"] == hashlib.md5(b"direct").hexdigest()
+    assert recorded("sqs", n=1)[0]["body"] == "direct"
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName="no-such-queue")
+
+
+def test_failing_message_retries_to_max_receive_count_then_dlq_then_replay(
+        sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    broker = Broker(sample_stack.template, sample_stack.connection)
+    requests.post(f"{sample_stack.url}/send", json={"messages": ["ok-1", "fail-1", "ok-2"]}, timeout=5)
+    deliveries = recorded("sqs", n=5, settle=1.5)
+    # One batch of three, then only the reported failure again, up to maxReceiveCount=3.
+    assert [(d["body"], d["receive_count"], d["batch"]) for d in deliveries] == [
+        ("ok-1", 1, 3), ("fail-1", 1, 3), ("ok-2", 1, 3), ("fail-1", 2, 1), ("fail-1", 3, 1)]
+    dead = broker.dead_letters("sample-work-dlq")
+    assert [m["body"] for d in dead for m in d.messages] == ["fail-1"]
+    assert "reported 1 of 1 message(s)" in dead[0].error
+    assert broker.depth("sample-work")["dead"] == 1
+
+    assert broker.replay("sample-work-dlq") == 1
+    again = recorded("sqs", n=8)  # it still fails, so it goes round to the DLQ once more
+    assert [(d["body"], d["receive_count"]) for d in again[5:]] == [("fail-1", 1), ("fail-1", 2), ("fail-1", 3)]
+    deadline = time.monotonic() + 10
+    while broker.depth("sample-work")["dead"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert broker.depth("sample-work")["dead"] == 1
+
+
+def test_killed_worker_job_runs_again(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    requests.post(f"{sample_stack.url}/send", json={"messages": ["sleep:4"]}, timeout=5)
+    [first] = recorded("sqs", n=1)
+    os.kill(first["pid"], signal.SIGKILL)  # mid-job: the handler is sleeping
+    sample_stack.workers = [w for w in sample_stack.workers if w.pid != first["pid"]]
+    sample_stack.add_worker()
+    deliveries = recorded("sqs", n=2, timeout=60)
+    assert [(d["body"], d["receive_count"]) for d in deliveries] == [("sleep:4", 1), ("sleep:4", 2)]
+    assert deliveries[1]["pid"] != first["pid"]
+
+
+def test_schedule_fires_with_its_input(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    sample_stack.fire_schedule("CronFunction:Every", datetime.now(UTC))
+    assert recorded("cron", n=1) == [{"source": "sample-schedule"}]
+
+
+def test_minio_webhook_needs_the_token_and_delivers(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    body = json.loads((Path(__file__).resolve().parents[2] / "events" / "minio-webhook.json").read_text())
+    body["Records"][0]["s3"]["bucket"]["name"] = "sample-uploads"
+    body["Records"][0]["s3"]["object"]["key"] = "incoming%2Fvia+minio.txt"
+    url = f"{sample_stack.url}/_lightbox/s3-events"
+    assert requests.post(url, json=body, timeout=5).status_code == 401
+    assert requests.post(url, json=body, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    ok = requests.post(url, json=body, headers={"Authorization": "Bearer sekrit"}, timeout=5)
+    assert ok.status_code == 200 and ok.json() == {"delivered": 1}
+    [got] = recorded("s3", n=1)
+    assert got["key"] == "incoming/via+minio.txt" and got["eventName"] == "ObjectCreated:Put"
+
+
+def test_queue_depths_report(sample_stack: Stack) -> None:
+    broker = Broker(sample_stack.template, sample_stack.connection)
+    depth = broker.depth("sample-work")
+    assert set(depth) == {"waiting", "running", "retrying", "dead"}
+    assert "sample-work" in broker.queue_names() and "sample-work-dlq" in broker.queue_names()
