@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import defaults
 from local.broker import Broker
+from local.exceptions import HandlerNotFound
 from local.gateway import create_app
 from local.model import ScheduleTrigger, Template
 from local.runtime import Runtime
@@ -81,6 +82,12 @@ class Stack:
             self.embedded.append("s3")
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
+        try:
+            for name in self.template.functions:  # a handler that cannot be found fails `up`, not a request
+                self.runtime.load(name)
+        except HandlerNotFound:
+            self.stop()
+            raise
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
         blueprints = [sqs_blueprint(SqsApi(self.broker, lambda: s.public_sqs_endpoint)),
@@ -171,4 +178,5 @@ class Stack:
                 os.killpg(pgid, signal.SIGKILL)
         for svc in reversed(self.services):
             svc.stop()
-        self.connection.close() if hasattr(self, "connection") else None
+        if hasattr(self, "connection"):
+            self.connection.close()

@@ -1,0 +1,74 @@
+"""The `lightbox` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from local.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "apps" / "sample" / "template.yaml"
+
+
+def lightbox(*args: str, stdin: str = "", env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "local.cli", *args], check=False, input=stdin, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+
+
+def test_up_refuses_an_unsupported_event_type(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
+        "      CodeUri: fn/\n      Runtime: python3.11\n      Events:\n        Stream:\n          Type: DynamoDB\n"
+        "          Properties: {Stream: arn}\n")
+    out = lightbox("up", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Fn.Events.Stream.Type: DynamoDB events are not emulated" in out.stderr
+
+
+def test_up_refuses_a_handler_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def main(e, c):\n    return 1\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
+        "      CodeUri: fn/\n      Runtime: python3.11\n")
+    out = lightbox("up", "-p", "0", cwd=tmp_path, env={"LIGHTBOX_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 2
+    assert "Handler app.handler names no function" in out.stderr and "['main']" in out.stderr
+
+
+def test_invoke_prints_the_result_and_fails_when_the_handler_raises(tmp_path: Path) -> None:
+    event = lightbox("event", "generate", "http", "--method", "GET", "--path", "/env").stdout
+    out = lightbox("invoke", "HttpFunction", "-t", str(SAMPLE), "-e", "-", stdin=event)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"greeting": "hello", "function": "HttpFunction"}
+    assert '"outcome": "ok"' in out.stderr  # the log line goes to stderr, the result alone to stdout
+
+    rest = json.dumps({"path": "/boom", "httpMethod": "GET"})
+    failed = lightbox("invoke", "SlowFunction", "-t", str(SAMPLE), "-e", "-", stdin=rest)
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "ValueError: boom: the handler raised on purpose" in failed.stderr
+
+
+def test_event_generate_matches_the_samples() -> None:
+    s3 = json.loads(lightbox("event", "generate", "s3-put", "--bucket", "b-1", "--key", "in/a b.jpg").stdout)
+    assert s3["Records"][0]["s3"]["object"]["key"] == "in/a+b.jpg"
+    sqs = json.loads(lightbox("event", "generate", "sqs", "--body", "one", "--body", "two").stdout)
+    assert [r["body"] for r in sqs["Records"]] == ["one", "two"]
+    for name in ("s3-put", "sqs", "http", "schedule", "minio-webhook"):
+        assert json.loads((ROOT / "events" / f"{name}.json").read_text())
+
+
+def test_status_and_dlq_read_the_running_stack(sample_stack: Stack) -> None:
+    env = {"REDIS_URL": str(sample_stack.settings.redis_url)}
+    status = lightbox("status", "-t", str(SAMPLE), env=env)
+    assert status.returncode == 0, status.stderr
+    assert "QueueFunction" in status.stdout and "sample-work" in status.stdout and "DLQ" in status.stdout
+    dlq = lightbox("dlq", "list", "sample-work-dlq", "-t", str(SAMPLE), env=env)
+    assert dlq.returncode == 0, dlq.stderr
