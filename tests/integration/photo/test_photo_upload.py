@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -141,3 +143,17 @@ def test_catch_all_route_matches_raw_path(photo_env: PhotoEnv) -> None:
     event["routeKey"] = "$default"
     status, out = call(photo_env, event)
     assert status == 404 and "POST /uploads" in out["error"]["message"]
+
+
+def test_presigned_post_policy_pins_key_type_and_length(photo_env: PhotoEnv) -> None:
+    # moto accepts any POST form, so the policy S3/MinIO enforce is checked here by reading it.
+    created = photo_env.create_upload("a.jpg", "image/jpeg", 1234)
+    fields = created["upload"]["post"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    key = f"originals/alice/{created['photo']['id']}"
+    assert fields["key"] == key and fields["Content-Type"] == "image/jpeg"
+    assert {"key": key} in policy["conditions"] and {"Content-Type": "image/jpeg"} in policy["conditions"]
+    assert ["content-length-range", 1234, 1234] in policy["conditions"]
+    expires = datetime.fromisoformat(policy["expiration"])
+    assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 300
+    assert created["upload"]["expires_in"] == 300
