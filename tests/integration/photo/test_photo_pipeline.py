@@ -205,3 +205,14 @@ def test_last_attempt_of_a_failing_message_fails_the_photo(photo_env: PhotoEnv, 
     photo = env.repo.get(photo_id)
     assert photo is not None and photo.status == "failed" and photo.stage == "validate"
     assert photo.failure_reason and photo.failure_reason.startswith("validate failed 3 times")
+
+
+def test_original_gone_from_storage_fails_the_photo_at_once(photo_env: PhotoEnv) -> None:
+    env = photo_env
+    photo_id = upload_and_ingest(env)
+    env.s3.delete_object(Bucket=env.bucket, Key=f"originals/alice/{photo_id}")
+    [message] = env.receive("validate")
+    assert env.deliver("validate", [message]) == {"batchItemFailures": []}
+    photo = env.repo.get(photo_id)
+    assert photo is not None and photo.status == "failed"
+    assert photo.failure_reason == "the uploaded file is no longer in storage; upload the photo again"

@@ -157,3 +157,9 @@ def test_presigned_post_policy_pins_key_type_and_length(photo_env: PhotoEnv) -> 
     expires = datetime.fromisoformat(policy["expiration"])
     assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 300
     assert created["upload"]["expires_in"] == 300
+
+
+def test_client_id_that_could_not_be_a_key_part_is_refused(photo_env: PhotoEnv) -> None:
+    body = json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10})
+    status, out = call(photo_env, http_event("POST", "/uploads", "/uploads", body=body, headers={"x-client-id": "../bob"}))
+    assert status == 400 and out["error"]["code"] == "invalid_client_id"

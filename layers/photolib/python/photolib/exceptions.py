@@ -35,3 +35,8 @@ class ConfigurationError(PhotolibError):
 
 class InvalidCursor(PhotolibError):
     """A pagination cursor this API did not hand out."""
+
+
+class BlobMissing(PhotolibError):
+    """The object is not in the bucket (deleted, or never written). Not transient: retrying
+    cannot bring it back, so callers decide at once what its absence means."""

@@ -19,7 +19,7 @@ import redis
 from photolib import events, queue
 from photolib.config import Settings, load_settings
 from photolib.db import PhotoRepository, open_repository
-from photolib.exceptions import ConfigurationError, InvalidPhoto
+from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto
 from photolib.models import (
     Derivative,
     EventType,
@@ -174,6 +174,12 @@ def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -
     try:
         data = deps.storage.get(photo.key)
         output = work(deps, photo, data)
+    except BlobMissing:
+        if deps.repo.get(photo.id) is None:  # deleted while we looked: nothing to do
+            _drop_deleted(deps, msg)
+        else:
+            deps.fail(photo, stage, "the uploaded file is no longer in storage; upload the photo again")
+        return
     except InvalidPhoto as exc:
         deps.fail(photo, stage, exc.reason)  # a data error: retrying gives the same answer
         return

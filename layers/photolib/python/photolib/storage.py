@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from photolib.config import Settings
-from photolib.exceptions import TransientError
+from photolib.exceptions import BlobMissing, TransientError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,7 +103,12 @@ class Storage:
 
     @aws_call
     def get(self, key: str) -> bytes:
-        return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise BlobMissing(f"s3://{self.bucket}/{key} does not exist") from exc
+            raise
 
     @aws_call
     def put(self, key: str, data: bytes, content_type: str) -> None:
