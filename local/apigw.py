@@ -198,8 +198,10 @@ def build_response(result: Any, payload_version: str) -> HttpResponse:
         status = int(result["statusCode"])
     except (TypeError, ValueError):
         raise BadLambdaResponse(f"statusCode {result['statusCode']!r} is not an integer") from None
-    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
-    for k, values in (result.get("multiValueHeaders") or {}).items():
+    multi = result.get("multiValueHeaders") or {}
+    # API Gateway merges the two maps; a name in both keeps only its multiValueHeaders values.
+    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items() if k not in multi]
+    for k, values in multi.items():
         headers.extend((str(k), str(v)) for v in values)
     headers.extend(("Set-Cookie", str(c)) for c in result.get("cookies") or [])
     body = result.get("body")
@@ -208,6 +210,8 @@ def build_response(result: Any, payload_version: str) -> HttpResponse:
         out = b""
     elif isinstance(body, bytes):
         out = body
+    elif isinstance(body, int | float) and not isinstance(body, bool):
+        out = str(body).encode("utf-8")  # API Gateway sends a number body as its text
     elif isinstance(body, str):
         out = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
     elif isinstance(body, Iterable) and not isinstance(body, Mapping):

@@ -78,3 +78,10 @@ def test_response_mapping() -> None:
 def test_malformed_v1_responses_are_rejected(bad: object) -> None:
     with pytest.raises(BadLambdaResponse):
         build_response(bad, "1.0")
+
+
+def test_multi_value_headers_win_and_number_bodies_become_text() -> None:
+    out = build_response({"statusCode": 200, "body": 42, "headers": {"X": "single", "Y": "y"},
+                          "multiValueHeaders": {"X": ["1", "2"]}}, "1.0")
+    assert out.body == b"42"
+    assert [v for k, v in out.headers if k == "X"] == ["1", "2"] and ("Y", "y") in out.headers
