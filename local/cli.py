@@ -1,4 +1,4 @@
-"""`lightbox up | worker | invoke | event generate | status | dlq`.
+"""`lightbox up | worker | scheduler | serve | invoke | event generate | status | dlq`.
 
 Every command reads template.yaml in the current directory unless `-t PATH` names another.
 Flags fall back to environment variables (see local/settings.py), then to defaults.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,7 +20,10 @@ from local.exceptions import LightboxError
 from local.settings import Settings
 
 
-def _overrides(values: list[str] | None) -> dict[str, str]:
+def parameter_overrides(values: list[str] | None) -> dict[str, str]:
+    """--parameter-overrides Name=Value ..., else LIGHTBOX_PARAMETER_OVERRIDES (compose gives every service one)."""
+    if not values and os.environ.get("LIGHTBOX_PARAMETER_OVERRIDES"):
+        values = [os.environ["LIGHTBOX_PARAMETER_OVERRIDES"]]
     out: dict[str, str] = {}
     for item in values or []:
         for pair in item.split():
@@ -33,7 +37,7 @@ def _overrides(values: list[str] | None) -> dict[str, str]:
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     given = {k: getattr(args, k, None) for k in ("template", "host", "port", "workers", "redis_url", "s3_endpoint",
                                                  "webhook_token", "bucket_events")}
-    return Settings.load(parameter_overrides=_overrides(getattr(args, "parameter_overrides", None)),
+    return Settings.load(parameter_overrides=parameter_overrides(getattr(args, "parameter_overrides", None)),
                          **given, **extra)
 
 
@@ -93,7 +97,48 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise LightboxError("lightbox worker needs REDIS_URL (or --redis-url)")
     install_scoped_environ()
+    _serve_metrics(args)
     run_worker(build_runtime(settings), Redis.from_url(settings.redis_url), burst=args.burst)
+    return 0
+
+
+def _serve_metrics(args: argparse.Namespace) -> None:
+    port = args.metrics_port or os.environ.get("LIGHTBOX_METRICS_PORT")
+    if port:
+        from local.metrics import serve_process_metrics
+
+        serve_process_metrics(int(port))
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """The template's schedules alone (compose runs one of these; `up` runs them in a thread)."""
+    from redis import Redis
+
+    from local.broker import Broker
+    from local.stack import schedules
+    from local.template import load_template
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        raise LightboxError("lightbox scheduler needs REDIS_URL (or --redis-url)")
+    template = load_template(settings.template, parameter_overrides=settings.parameter_overrides)
+    scheduler = schedules(Broker(template, Redis.from_url(settings.redis_url)))
+    _serve_metrics(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    scheduler.stop()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from local.serve import run
+
+    run(args.function, args.port, args.host, _settings(args))
     return 0
 
 
@@ -191,7 +236,18 @@ def parser() -> argparse.ArgumentParser:
 
     worker = common(sub.add_parser("worker", help="run queue and async invocations (one process)"))
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics here (env LIGHTBOX_METRICS_PORT)")
     worker.set_defaults(func=cmd_worker)
+
+    scheduler = common(sub.add_parser("scheduler", help="fire the template's schedules (one process per stack)"))
+    scheduler.add_argument("--metrics-port", type=int, help="serve Prometheus metrics here (env LIGHTBOX_METRICS_PORT)")
+    scheduler.set_defaults(func=cmd_scheduler)
+
+    serve = common(sub.add_parser("serve", help="host one HTTP function alone with functions-framework"))
+    serve.add_argument("function")
+    serve.add_argument("--host", help="env LIGHTBOX_HOST; default 0.0.0.0")
+    serve.add_argument("-p", "--port", type=int, help="env PORT (as Cloud Run sets it); default 8080")
+    serve.set_defaults(func=cmd_serve)
 
     invoke = common(sub.add_parser("invoke", help="invoke one function once with an event"))
     invoke.add_argument("function")
@@ -221,11 +277,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from local import logs
+
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("werkzeug", "botocore", "urllib3", "rq"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # JSON with LIGHTBOX_LOG_FORMAT=json
     try:
         return int(args.func(args))
     except (LightboxError, KeyError) as exc:

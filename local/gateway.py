@@ -6,10 +6,12 @@ import json
 import logging
 from collections.abc import Iterable
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Request, Response, request
 
 from local.apigw import BadLambdaResponse, HttpRequest, Match, RouteTable, build_event, build_response
 from local.exceptions import InvocationTimeout
+from local.logs import TRACE_HEADER, new_trace_id, trace_id
+from local.metrics import CountedStream
 from local.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -20,17 +22,53 @@ def _error(status: int, message: str) -> Response:
     return Response(json.dumps({"message": message}), status=status, mimetype="application/json")
 
 
-def _http_request() -> HttpRequest:
+def _http_request(req: Request) -> HttpRequest:
     return HttpRequest(
-        method=request.method,
-        path=request.path,
-        query_string=request.query_string.decode("latin-1"),
-        headers=list(request.headers.items()),
-        query=list(request.args.items(multi=True)),
-        body=request.get_data(cache=False),
-        source_ip=request.remote_addr or "127.0.0.1",
-        host=request.host,
+        method=req.method,
+        path=req.path,
+        query_string=req.query_string.decode("latin-1"),
+        headers=list(req.headers.items()),
+        query=list(req.args.items(multi=True)),
+        body=req.get_data(cache=False),
+        source_ip=req.remote_addr or "127.0.0.1",
+        host=req.host,
     )
+
+
+def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
+    """One HTTP request through API Gateway's mapping and the function; `lightbox serve` shares it."""
+    found = routes.match(req.method, req.path)
+    if found is None:
+        return _error(404, "Not Found")
+    if found == "method":
+        return _error(405, "Method Not Allowed")
+    assert isinstance(found, Match)
+    template = runtime.template
+    event = build_event(_http_request(req), found, template.region, template.account_id)
+    inv = runtime.invoke(found.function.name, event, trigger=f"http:{found.route.method} {found.route.path}")
+    if not inv.ok:
+        if isinstance(inv.error, InvocationTimeout):
+            return _error(504, "Endpoint request timed out")
+        return _error(500, "Internal Server Error")
+    try:
+        out = build_response(inv.result, found.route.payload_version)
+    except BadLambdaResponse as exc:
+        log.error("%s: malformed response: %s", found.function.name, exc)
+        return _error(502, "Internal Server Error")
+    body = out.body if isinstance(out.body, bytes) else CountedStream(out.body, found.function.name)
+    resp = Response(body, status=out.status, direct_passthrough=not isinstance(body, bytes))
+    resp.headers.clear()
+    for k, v in out.headers:
+        resp.headers.add(k, v)
+    if "Content-Type" not in resp.headers:
+        resp.headers["Content-Type"] = "application/json"
+    return resp
+
+
+def unclaimed(runtime: Runtime, paths: Iterable[str]) -> list[str]:
+    """The paths no template route answers to: the emulator's /health and /metrics never shadow the app's."""
+    routes = RouteTable(runtime.template.routes())
+    return [p for p in paths if routes.match("GET", p) is None]
 
 
 def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
@@ -41,36 +79,18 @@ def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
     for bp in blueprints:
         app.register_blueprint(bp)
 
+    @app.before_request
+    def trace() -> None:
+        # Logs of this request (the function's too: its thread copies our context) carry one trace id.
+        trace_id.set(request.headers.get(TRACE_HEADER) or new_trace_id())
+
     @app.get("/_lightbox/health")
     def health() -> Response:
         return Response(json.dumps({"status": "ok", "functions": sorted(template.functions)}),
                         mimetype="application/json")
 
     def dispatch(path: str = "") -> Response:
-        found = routes.match(request.method, request.path)
-        if found is None:
-            return _error(404, "Not Found")
-        if found == "method":
-            return _error(405, "Method Not Allowed")
-        assert isinstance(found, Match)
-        event = build_event(_http_request(), found, template.region, template.account_id)
-        inv = runtime.invoke(found.function.name, event, trigger=f"http:{found.route.method} {found.route.path}")
-        if not inv.ok:
-            if isinstance(inv.error, InvocationTimeout):
-                return _error(504, "Endpoint request timed out")
-            return _error(500, "Internal Server Error")
-        try:
-            out = build_response(inv.result, found.route.payload_version)
-        except BadLambdaResponse as exc:
-            log.error("%s: malformed response: %s", found.function.name, exc)
-            return _error(502, "Internal Server Error")
-        resp = Response(out.body, status=out.status, direct_passthrough=not isinstance(out.body, bytes))
-        resp.headers.clear()
-        for k, v in out.headers:
-            resp.headers.add(k, v)
-        if "Content-Type" not in resp.headers:
-            resp.headers["Content-Type"] = "application/json"
-        return resp
+        return answer(runtime, routes, request)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app.add_url_rule("/", "dispatch_root", dispatch, methods=methods)

@@ -26,6 +26,7 @@ from typing import Any
 from local import defaults
 from local.context import LambdaContext, function_environment
 from local.exceptions import HandlerNotFound, InvocationTimeout
+from local.metrics import observe_invocation
 from local.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
@@ -166,6 +167,7 @@ class Runtime:
             inv.error = exc
             inv.traceback = "".join(traceback.format_exception(exc))
         inv.duration_ms = (time.perf_counter() - started) * 1000
+        observe_invocation(name, trigger, inv.duration_ms / 1000, inv.error)
         self._log(inv, trigger)
         return inv
 

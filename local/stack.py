@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import os
 import signal
@@ -12,13 +14,14 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from flask import Blueprint
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import defaults
+from local import defaults, health, metrics
 from local.broker import Broker
 from local.exceptions import HandlerNotFound
-from local.gateway import create_app
+from local.gateway import create_app, unclaimed
 from local.model import ScheduleTrigger, Template
 from local.runtime import Runtime
 from local.schedule import Scheduler, scheduled_event
@@ -51,6 +54,33 @@ def build_runtime(settings: Settings) -> Runtime:
     template = load_template(settings.template, parameter_overrides=settings.parameter_overrides,
                              sqs_endpoint=settings.public_sqs_endpoint)
     return Runtime(template, env=function_env(settings), hot_reload=settings.hot_reload)
+
+
+def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) -> list[Blueprint]:
+    """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (local/wsgi.py)."""
+    checks = health.HealthChecks(broker, settings.s3_endpoint, health.sqlite_path_from_env())
+    return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
+            minio.blueprint(broker, settings.webhook_token),
+            metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
+            health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
+
+
+def fire_schedule(broker: Broker, key: str, when: datetime) -> None:
+    """EventBridge invokes asynchronously: the scheduled event becomes an async invoke on the queue."""
+    template = broker.template
+    function, event_name = key.split(":", 1)
+    trig = next(t for t in template.function(function).of_kind(ScheduleTrigger) if t.event_name == event_name)
+    rule = f"arn:aws:events:{template.region}:{template.account_id}:rule/{function}-{event_name}"
+    event = json.loads(trig.input) if trig.input else scheduled_event(
+        rule, template.region, template.account_id, when)
+    broker.invoke_async(function, event, f"schedule:{event_name}")
+
+
+def schedules(broker: Broker) -> Scheduler:
+    """The template's enabled schedules; `lightbox up` runs it in a thread, compose in `lightbox scheduler`."""
+    entries = [(f"{f.name}:{t.event_name}", t.expression) for f in broker.template.functions.values()
+               for t in f.of_kind(ScheduleTrigger) if t.enabled]
+    return Scheduler(entries, functools.partial(fire_schedule, broker))
 
 
 class Stack:
@@ -90,9 +120,7 @@ class Stack:
             raise
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
-        blueprints = [sqs_blueprint(SqsApi(self.broker, lambda: s.public_sqs_endpoint)),
-                      minio.blueprint(self.broker, s.webhook_token)]
-        self.app = create_app(self.runtime, blueprints)
+        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):
@@ -118,22 +146,12 @@ class Stack:
             self._threads.append(poller)
 
     def _start_schedules(self) -> None:
-        entries = [(f"{f.name}:{t.event_name}", t.expression) for f in self.template.functions.values()
-                   for t in f.of_kind(ScheduleTrigger) if t.enabled]
-        scheduler = Scheduler(entries, self.fire_schedule)
+        scheduler = schedules(self.broker)
         scheduler.start()
         self._threads.append(scheduler)
 
     def fire_schedule(self, key: str, when: datetime) -> None:
-        import json
-
-        function, event_name = key.split(":", 1)
-        trig = next(t for t in self.template.function(function).of_kind(ScheduleTrigger)
-                    if t.event_name == event_name)
-        rule = f"arn:aws:events:{self.template.region}:{self.template.account_id}:rule/{function}-{event_name}"
-        event = json.loads(trig.input) if trig.input else scheduled_event(
-            rule, self.template.region, self.template.account_id, when)
-        self.broker.invoke_async(function, event, f"schedule:{event_name}")
+        fire_schedule(self.broker, key, when)
 
     def worker_env(self) -> dict[str, str]:
         s = self.settings
