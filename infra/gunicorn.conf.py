@@ -32,6 +32,7 @@ access_log_format = ('{"access": "%(r)s", "status": %(s)s, "bytes": "%(B)s", "ms
 # multiprocess mode); it must be set before any worker imports prometheus_client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                       os.path.join(tempfile.gettempdir(), f"lightbox-prometheus-{os.getpid()}"))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # --check-config loads the app without on_starting
 
 logconfig_dict: dict[str, Any] = {
     "version": 1,

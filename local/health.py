@@ -68,7 +68,11 @@ class HealthChecks:
     def sqlite(self) -> dict[str, Any]:
         assert self.sqlite_path is not None
         if not self.sqlite_path.is_file():
-            raise FileNotFoundError(f"{self.sqlite_path} does not exist")
+            # The app creates its database on first use: before that, the volume must at least take it.
+            parent = self.sqlite_path.parent
+            if not (parent.is_dir() and os.access(parent, os.W_OK)):
+                raise FileNotFoundError(f"{self.sqlite_path} does not exist and {parent} is not a writable directory")
+            return {"path": str(self.sqlite_path), "exists": False}
         # Read-only and no journal changes: a probe must never take a write lock from the workers.
         conn = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=_PROBE_TIMEOUT)
         try:

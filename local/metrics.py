@@ -131,7 +131,7 @@ class _Default(Collector):
 
 
 def exposition_registry(broker: Broker | None = None) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=True)
+    registry = CollectorRegistry()  # no auto_describe: registering must not query Redis
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
