@@ -50,7 +50,14 @@ def configure(broker: Broker, endpoint: str) -> str:
         if events:
             s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
                 "QueueConfigurations": [{"Id": "lightbox", "QueueArn": arn, "Events": events}]})
-    sqs.purge_queue(QueueUrl=queue_url)  # drop the s3:TestEvent messages configuration sends
+    # Stale records of an earlier run are not replayed. SQS allows one purge a minute; when a
+    # second stack starts within it, leftovers are harmless (test events are skipped, stale
+    # records hit ingest's idempotency), so that refusal is not an error.
+    try:
+        sqs.purge_queue(QueueUrl=queue_url)
+    except ClientError as exc:
+        if "PurgeQueueInProgress" not in exc.response["Error"]["Code"]:
+            raise
     return queue_url
 
 
