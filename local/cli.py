@@ -67,6 +67,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             kind = type(trig).__name__.removesuffix("Trigger")
             if kind != "HttpRoute":
                 print(f"    {fn.name:20} {kind}: {', '.join(f'{k}={v}' for k, v in vars(trig).items())}")
+    for bucket in t.buckets.values():
+        for note in bucket.queue_notifications:
+            print(f"    {bucket.name:20} -> queue {note.queue}: events={note.events}, prefix={note.prefix}, "
+                  f"suffix={note.suffix}")
     print("Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

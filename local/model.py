@@ -14,6 +14,15 @@ class HttpRoute:
     event_name: str
 
 
+def s3_filter_matches(events: tuple[str, ...], prefix: str, suffix: str, event_name: str, key: str) -> bool:
+    """AWS matches `s3:ObjectCreated:*` against the record's `eventName` (`ObjectCreated:Put`)."""
+    wanted = any(
+        f"s3:{event_name}" == e or (e.endswith(":*") and f"s3:{event_name}".startswith(e[:-1]))
+        for e in events
+    )
+    return wanted and key.startswith(prefix) and key.endswith(suffix)
+
+
 @dataclass(frozen=True)
 class S3Trigger:
     bucket: str  # bucket name
@@ -23,12 +32,7 @@ class S3Trigger:
     event_name: str
 
     def matches(self, event_name: str, key: str) -> bool:
-        """AWS matches `s3:ObjectCreated:*` against the record's `eventName` (`ObjectCreated:Put`)."""
-        wanted = any(
-            f"s3:{event_name}" == e or (e.endswith(":*") and f"s3:{event_name}".startswith(e[:-1]))
-            for e in self.events
-        )
-        return wanted and key.startswith(self.prefix) and key.endswith(self.suffix)
+        return s3_filter_matches(self.events, self.prefix, self.suffix, event_name, key)
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,27 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class QueueNotification:
+    """A bucket's `NotificationConfiguration.QueueConfigurations` entry: S3 -> SQS, one record per message."""
+
+    queue: str  # queue name
+    events: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+    def matches(self, event_name: str, key: str) -> bool:
+        return s3_filter_matches(self.events, self.prefix, self.suffix, event_name, key)
+
+
+@dataclass(frozen=True)
 class Bucket:
     name: str
     logical_id: str
+    queue_notifications: tuple[QueueNotification, ...] = ()
+
+    @property
+    def event_types(self) -> set[str]:
+        return {e for n in self.queue_notifications for e in n.events}
 
 
 @dataclass

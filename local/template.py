@@ -15,8 +15,8 @@ from typing import Any
 from local import defaults
 from local.exceptions import TemplateError
 from local.intrinsics import Resolver, load_yaml
-from local.model import Bucket, Function, Queue, Template
-from local.triggers import parse_trigger
+from local.model import Bucket, Function, Queue, QueueNotification, Template
+from local.triggers import key_filter, parse_trigger
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def load_template(
             q = _queue(name, resolver.resolve(props, name), names[name])
             queues[q.name] = q
         elif kind == BUCKET:
-            buckets[names[name]] = Bucket(names[name], name)
+            buckets[names[name]] = _bucket(name, resolver.resolve(props, name), names[name])
         elif kind == LAYER or kind in _INERT:
             log.debug("template: %s (%s) needs nothing locally", name, kind)
         else:
@@ -218,6 +218,25 @@ def _queue(name: str, props: Mapping[str, Any], physical: str) -> Queue:
     )
 
 
+def _bucket(name: str, props: Mapping[str, Any], physical: str) -> Bucket:
+    """A bucket, with the S3 -> SQS notifications it sends; other targets are not emulated and say so."""
+    config = props.get("NotificationConfiguration") or {}
+    for other in sorted(set(config) - {"QueueConfigurations"}):
+        raise TemplateError(name, f"NotificationConfiguration.{other}",
+                            "not emulated: notify an SQS queue (QueueConfigurations) or use a SAM S3 event")
+    notifications = []
+    for i, entry in enumerate(config.get("QueueConfigurations") or []):
+        where = f"NotificationConfiguration.QueueConfigurations[{i}]"
+        arn, event = entry.get("Queue"), entry.get("Event")
+        if not isinstance(arn, str) or not arn.startswith("arn:aws:sqs:"):
+            raise TemplateError(name, f"{where}.Queue", "must be a queue ARN (!GetAtt Queue.Arn)")
+        if not isinstance(event, str):
+            raise TemplateError(name, f"{where}.Event", "names no S3 event type")
+        prefix, suffix = key_filter(entry.get("Filter"), name, f"{where}.Filter")
+        notifications.append(QueueNotification(arn.rsplit(":", 1)[-1], (event,), prefix, suffix))
+    return Bucket(physical, name, tuple(notifications))
+
+
 def _check_wiring(template: Template) -> None:
     """Triggers must point at buckets and handlers that exist, or nothing would ever fire."""
     from local.model import S3Trigger
@@ -232,3 +251,8 @@ def _check_wiring(template: Template) -> None:
             if trig.bucket not in template.buckets:
                 raise TemplateError(fn.name, f"Events.{trig.event_name}.Bucket",
                                     f"{trig.bucket} is not an AWS::S3::Bucket in this template (SAM requires it)")
+    for bucket in template.buckets.values():
+        for note in bucket.queue_notifications:
+            if note.queue not in template.queues:
+                raise TemplateError(bucket.logical_id, "NotificationConfiguration.QueueConfigurations.Queue",
+                                    f"{note.queue} is not an AWS::SQS::Queue in this template")

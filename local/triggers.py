@@ -31,12 +31,18 @@ def _s3(fn: str, name: str, props: Mapping[str, Any], kind: str) -> S3Trigger:
     events = (events,) if isinstance(events, str) else tuple(events)
     if not events:
         raise TemplateError(fn, f"Events.{name}.Properties.Events", "names no S3 event type")
-    rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    prefix, suffix = key_filter(props.get("Filter"), fn, f"Events.{name}.Properties.Filter")
+    return S3Trigger(bucket, events, prefix, suffix, name)
+
+
+def key_filter(spec: Any, resource: str, where: str) -> tuple[str, str]:
+    """An S3 `Filter: {S3Key: {Rules: [...]}}` as (prefix, suffix); SAM events and buckets share it."""
+    rules = ((spec or {}).get("S3Key") or {}).get("Rules") or []
     found = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules}
     unknown = set(found) - {"prefix", "suffix"}
     if unknown:
-        raise TemplateError(fn, f"Events.{name}.Properties.Filter", f"rule names {sorted(unknown)}: use prefix/suffix")
-    return S3Trigger(bucket, events, found.get("prefix", ""), found.get("suffix", ""), name)
+        raise TemplateError(resource, where, f"rule names {sorted(unknown)}: use prefix/suffix")
+    return found.get("prefix", ""), found.get("suffix", "")
 
 
 def _sqs(fn: str, name: str, props: Mapping[str, Any], kind: str) -> SqsTrigger:

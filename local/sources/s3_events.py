@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from local.broker import Broker
+from local.broker import Broker, new_message
 from local.model import S3Trigger
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ def normalize(record: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def deliver(broker: Broker, records: list[dict[str, Any]]) -> int:
-    """Queue one asynchronous invoke per (record, matching function); return how many."""
+    """Queue one asynchronous invoke per (record, matching function) and one message per (record,
+    matching bucket -> queue notification), as S3 does; return how many."""
     count = 0
     for raw in records:
         record = normalize(raw, broker.template.region)
@@ -60,5 +62,10 @@ def deliver(broker: Broker, records: list[dict[str, Any]]) -> int:
                 if trig.bucket == bucket and trig.matches(record["eventName"], key):
                     broker.invoke_async(fn.name, {"Records": [record]}, f"s3:{bucket}/{key}")
                     count += 1
+        target = broker.template.buckets.get(bucket)
+        for note in target.queue_notifications if target else ():
+            if note.matches(record["eventName"], key):
+                broker.send(note.queue, [new_message(json.dumps({"Records": [record]}))])
+                count += 1
         log.debug("bucket event %s %s/%s", record["eventName"], bucket, key)
     return count

@@ -46,7 +46,7 @@ def configure(broker: Broker, endpoint: str) -> str:
             if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
         events = sorted({e for f in broker.template.functions.values() for t in f.of_kind(S3Trigger)
-                         if t.bucket == bucket for e in t.events})
+                         if t.bucket == bucket for e in t.events} | broker.template.buckets[bucket].event_types)
         if events:
             s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
                 "QueueConfigurations": [{"Id": "lightbox", "QueueArn": arn, "Events": events}]})

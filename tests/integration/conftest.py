@@ -37,7 +37,7 @@ def sample_stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
 def recorded(sample_stack: Stack) -> Iterator[Callable[..., list[dict[str, Any]]]]:
     """wait for what the sample functions recorded in Redis: recorded("sqs", n=3)."""
     conn = sample_stack.connection
-    for kind in ("s3", "sqs", "cron"):
+    for kind in ("s3", "sqs", "cron", "inbox"):
         conn.delete(f"sample:{kind}")
 
     def wait(kind: str, n: int = 1, timeout: float = 20.0, settle: float = 0.0) -> list[dict[str, Any]]:

@@ -78,13 +78,21 @@ def test_the_translated_stack_wires_bucket_queues_api_schedule_and_layer(transla
     functions = _of_type(translated, "AWS::Lambda::Function")
     [layer] = _of_type(translated, "AWS::Lambda::LayerVersion")
     assert all({"Ref": layer} in f["Properties"]["Layers"] for f in functions.values())
-    # The bucket notifies ingest for originals/ only; derivatives written back must not re-trigger it.
-    [config] = res["PhotosBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
-    assert config["Function"] == {"Fn::GetAtt": ["IngestFunction", "Arn"]}
+    # S3 -> SQS -> ingest for originals/ only; derivatives written back must not re-trigger it.
+    bucket = res["PhotosBucket"]
+    [config] = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Queue"] == {"Fn::GetAtt": ["BucketEventsQueue", "Arn"]}
     assert config["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "originals/"}]
-    # Each stage queue feeds its function, reports partial batch failures and has a DLQ.
+    # S3 checks it may send when the notification is created, so the policy must exist first.
+    assert bucket["DependsOn"] == "BucketEventsQueuePolicy"
+    [statement] = res["BucketEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    # The bucket-events queue and each stage queue feed one function, report partial batch
+    # failures and have a DLQ.
     mappings = _of_type(translated, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 4
+    assert len(mappings) == 5
+    ingest = [m for m in mappings.values() if m["Properties"]["FunctionName"] == {"Ref": "IngestFunction"}]
+    assert [m["Properties"]["EventSourceArn"] for m in ingest] == [{"Fn::GetAtt": ["BucketEventsQueue", "Arn"]}]
     for mapping in mappings.values():
         props = mapping["Properties"]
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

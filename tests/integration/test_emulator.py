@@ -91,6 +91,16 @@ def test_presigned_put_fires_the_s3_function(sample_stack: Stack, recorded) -> N
                        "key": "incoming/my+file%2B1.txt", "size": 11}]
 
 
+def test_bucket_notifies_its_queue_which_invokes_the_queue_function(
+        sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", endpoint_url=sample_stack.settings.s3_endpoint)
+    s3.put_object(Bucket="sample-inbox", Key="skip.txt", Body=b"x")  # filtered out by suffix
+    s3.put_object(Bucket="sample-inbox", Key="in/a b.json", Body=b"{}")
+    events = recorded("inbox", n=1, settle=1.0)
+    assert events == [{"source": "arn:aws:sqs:us-east-1:000000000000:sample-inbox-events",
+                       "eventName": "ObjectCreated:Put", "bucket": "sample-inbox", "key": "in/a+b.json", "size": 2}]
+
+
 def test_queue_message_invokes_the_queue_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
     resp = requests.post(f"{sample_stack.url}/send", json={"messages": ["hello-queue"]}, timeout=5)
     assert resp.json() == {"sent": 1}

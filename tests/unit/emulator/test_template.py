@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from local.exceptions import TemplateError
-from local.model import HttpRoute, S3Trigger, ScheduleTrigger, SqsTrigger
+from local.model import HttpRoute, QueueNotification, S3Trigger, ScheduleTrigger, SqsTrigger
 from local.template import load_template
 
 SAMPLE = Path(__file__).resolve().parents[2] / "apps" / "sample" / "template.yaml"
@@ -40,7 +40,9 @@ def test_sample_template_model() -> None:
     assert isinstance(cron, ScheduleTrigger) and cron.expression == "rate(1 minute)"
     work = t.queues["sample-work"]
     assert (work.visibility_timeout, work.dead_letter_queue, work.max_receive_count) == (10, "sample-work-dlq", 3)
-    assert set(t.buckets) == {"sample-uploads"}
+    assert set(t.buckets) == {"sample-uploads", "sample-inbox"}
+    assert t.buckets["sample-inbox"].queue_notifications == (
+        QueueNotification("sample-inbox-events", ("s3:ObjectCreated:*",), "", ".json"),)
 
 
 def test_parameter_overrides_and_sub(tmp_path: Path) -> None:
@@ -98,6 +100,20 @@ def test_parameter_overrides_and_sub(tmp_path: Path) -> None:
           Properties: {Handler: app.handler, CodeUri: fn/, Runtime: python3.11,
                        Events: {T: {Type: Schedule, Properties: {Schedule: "rate(5 fortnights)"}}}}
     """, "Fn.Events.T.Properties.Schedule"),
+    ("""
+        Box:
+          Type: AWS::S3::Bucket
+          Properties:
+            NotificationConfiguration:
+              TopicConfigurations: [{Event: "s3:ObjectCreated:*", Topic: arn:aws:sns:us-east-1:1:t}]
+    """, "Box.NotificationConfiguration.TopicConfigurations"),
+    ("""
+        Box:
+          Type: AWS::S3::Bucket
+          Properties:
+            NotificationConfiguration:
+              QueueConfigurations: [{Event: "s3:ObjectCreated:*", Queue: arn:aws:sqs:us-east-1:1:elsewhere}]
+    """, "elsewhere is not an AWS::SQS::Queue in this template"),
 ])
 def test_unsupported_things_name_resource_and_property(tmp_path: Path, resources: str, where: str) -> None:
     with pytest.raises(TemplateError) as err:

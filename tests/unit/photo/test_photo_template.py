@@ -62,7 +62,9 @@ def test_every_env_var_is_a_setting_and_every_function_has_a_handler(template: d
         assert "handler" in functions, f"{name}: {app} has no handler"
 
 
-def test_ingest_listens_to_originals_only(template: dict[str, Any]) -> None:
+def test_ingest_listens_to_originals_only_through_the_bucket_events_queue(template: dict[str, Any]) -> None:
     [event] = template["Resources"]["IngestFunction"]["Properties"]["Events"].values()
-    assert event["Type"] == "S3" and event["Properties"]["Bucket"] == {"Ref": "PhotosBucket"}
-    assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "originals/"}]
+    assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"GetAtt": "BucketEventsQueue.Arn"}
+    [note] = template["Resources"]["PhotosBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert note["Queue"] == {"GetAtt": "BucketEventsQueue.Arn"}
+    assert note["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "originals/"}]
