@@ -17,12 +17,16 @@ import pytest
 import requests
 from PIL import Image
 
+from local import tokens
 from local.services import free_port
+from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = sorted(p for d in ("exif", "orientation", "mobile", "invalid") for p in (CORPUS / d).iterdir()
                if p.suffix.lower() in (".jpg", ".heic"))
+# The token `lightbox token alice` prints for this template.
+AUTH = {"Authorization": f"Bearer {tokens.issue('alice', tokens.secret_from(load_template(ROOT / 'template.yaml')))}"}
 TYPES = {".jpg": "image/jpeg", ".heic": "image/heic"}
 # What these cameras wrote, as exiftool reads it: the pipeline's metadata must say the same.
 EXIF = {
@@ -70,7 +74,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def upload(url: str, path: Path) -> str:
     created = requests.post(f"{url}/uploads", json={"filename": path.name, "content_type": TYPES[path.suffix.lower()],
-                                                    "size": path.stat().st_size}, timeout=10)
+                                                    "size": path.stat().st_size}, headers=AUTH, timeout=10)
     assert created.status_code in (200, 201), created.text
     body = created.json()
     post = body["upload"]["post"]
@@ -86,7 +90,7 @@ def test_every_corpus_file_ends_completed_or_failed_with_a_reason(stack: str) ->
     deadline = time.monotonic() + 240
     while len(final) < len(ids) and time.monotonic() < deadline:
         for pid in set(ids) - set(final):
-            record = requests.get(f"{stack}/photos/{pid}", timeout=10).json()
+            record = requests.get(f"{stack}/photos/{pid}", headers=AUTH, timeout=10).json()
             if record["photo"]["status"] in ("completed", "failed"):
                 final[pid] = record
         time.sleep(0.3)
@@ -118,7 +122,7 @@ def test_a_non_image_fails_with_a_readable_reason(stack: str, tmp_path: Path) ->
     pid = upload(stack, fake)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        photo = requests.get(f"{stack}/photos/{pid}", timeout=10).json()["photo"]
+        photo = requests.get(f"{stack}/photos/{pid}", headers=AUTH, timeout=10).json()["photo"]
         if photo["status"] in ("completed", "failed"):
             break
         time.sleep(0.2)
