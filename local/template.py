@@ -116,7 +116,8 @@ def load_template(
             q = _queue(name, resolver.resolve(props, name), names[name])
             queues[q.name] = q
         elif kind == BUCKET:
-            buckets[names[name]] = Bucket(names[name], name)
+            cors = resolver.resolve(props.get("CorsConfiguration") or {}, name)
+            buckets[names[name]] = Bucket(names[name], name, _cors_rules(cors))
         elif kind == LAYER or kind in _INERT:
             log.debug("template: %s (%s) needs nothing locally", name, kind)
         else:
@@ -124,6 +125,22 @@ def load_template(
     template = Template(path, functions, queues, buckets, region, account_id)
     _check_wiring(template)
     return template
+
+
+# CloudFormation's CorsRule property names -> the S3 API's (what put_bucket_cors takes).
+_CORS_FIELDS = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
+                "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders", "Id": "ID",
+                "MaxAge": "MaxAgeSeconds"}
+
+
+def _cors_rules(cors: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    rules = []
+    for rule in cors.get("CorsRules") or []:
+        out = {_CORS_FIELDS[k]: v for k, v in rule.items() if k in _CORS_FIELDS}
+        if "MaxAgeSeconds" in out:
+            out["MaxAgeSeconds"] = int(out["MaxAgeSeconds"])
+        rules.append(out)
+    return tuple(rules)
 
 
 def _physical_names(resources: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:

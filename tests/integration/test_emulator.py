@@ -92,6 +92,17 @@ def test_presigned_put_fires_the_s3_function(sample_stack: Stack, recorded) -> N
                        "key": "incoming/my+file%2B1.txt", "size": 11}]
 
 
+def test_buckets_get_the_templates_cors_rules(sample_stack: Stack) -> None:
+    s3 = boto3.client("s3", endpoint_url=sample_stack.settings.s3_endpoint)
+    [rule] = s3.get_bucket_cors(Bucket="sample-uploads")["CORSRules"]
+    assert rule["AllowedOrigins"] == ["http://app.example"] and rule["MaxAgeSeconds"] == 600
+    # A browser's preflight before it POSTs a form straight to the bucket.
+    preflight = requests.options(f"{sample_stack.settings.s3_endpoint}/sample-uploads", timeout=5, headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://app.example"
+
+
 def test_queue_message_invokes_the_queue_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
     resp = requests.post(f"{sample_stack.url}/send", json={"messages": ["hello-queue"]}, timeout=5)
     assert resp.json() == {"sent": 1}

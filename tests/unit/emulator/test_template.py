@@ -41,6 +41,8 @@ def test_sample_template_model() -> None:
     work = t.queues["sample-work"]
     assert (work.visibility_timeout, work.dead_letter_queue, work.max_receive_count) == (10, "sample-work-dlq", 3)
     assert set(t.buckets) == {"sample-uploads"}
+    assert t.buckets["sample-uploads"].cors_rules == ({"AllowedMethods": ["POST", "PUT"], "AllowedHeaders": ["*"],
+                                                        "AllowedOrigins": ["http://app.example"], "MaxAgeSeconds": 600},)
 
 
 def test_parameter_overrides_and_sub(tmp_path: Path) -> None:
