@@ -95,7 +95,8 @@ def unclaimed(runtime: Runtime, paths: Iterable[str]) -> list[str]:
 
 
 def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
-    app = Flask("lightbox")
+    # No static folder: Flask would otherwise answer /static/... itself, shadowing the template's routes.
+    app = Flask("lightbox", static_folder=None)
     routes = RouteTable(runtime.template.routes())
     template = runtime.template
 

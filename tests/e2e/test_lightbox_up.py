@@ -3,13 +3,7 @@ presigned POST, then Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -18,7 +12,6 @@ import requests
 from PIL import Image
 
 from local import tokens
-from local.services import free_port
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,38 +31,6 @@ EXIF = {
                       "taken_at": "2021-04-11T15:47:53.054-05:00", "gps_longitude": -94.2887722},
     "Portrait_6.jpg": {"orientation": 6, "width": 1200, "height": 1800},
 }
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("lightbox-up")
-    env = {**os.environ, "LIGHTBOX_DATA_DIR": str(data), "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"}
-    env.pop("REDIS_URL", None)
-    env.pop("S3_ENDPOINT_URL", None)
-    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks every log write.
-    log = (data / "up.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "local.cli", "up", "-p", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{url}/_lightbox/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < deadline, (data / "up.log").read_text()
-            time.sleep(0.2)
-    yield url
-    # Ctrl-C, as a user stops it: every process it started must be gone, and quickly.
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
-    log.close()
-    out = (data / "up.log").read_text()
-    assert proc.returncode == 0, out
-    assert "lightbox: stopping" in out
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-        pass
 
 
 def upload(url: str, path: Path) -> str:
