@@ -31,11 +31,16 @@ def parse_id(value: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+MAX_READERS = 10_000  # Redis's own default maxclients
+
+
 @functools.lru_cache(maxsize=8)
 def reader_client(url: str, block_seconds: float) -> redis.Redis:
     # Blocking reads hold a connection for up to block_seconds: the socket timeout must outlast them.
+    # Every open stream holds one connection while it waits, so the pool must not stop at redis-py's
+    # default of 100 (the 101st stream would fail with MaxConnectionsError).
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_seconds + 10,
-                                health_check_interval=30, decode_responses=True)
+                                health_check_interval=30, decode_responses=True, max_connections=MAX_READERS)
 
 
 @dataclass(frozen=True)
