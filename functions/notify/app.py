@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from photolib import auth
+from photolib import auth, fanout
 from photolib.config import Settings, load_settings
 from photolib.db import open_repository
 from photolib.exceptions import Unauthorized
@@ -95,12 +95,18 @@ def _sse(feed: Feed, start: Start, heartbeat: float) -> Iterator[str]:
     yield f"retry: {RECONNECT_MS}\n\n"
     if start.reset_from:
         yield _reset(start.reset_from)
+    # Streams of this process wait on one shared XREAD; a cursor older than its window reads Redis.
+    shared = fanout.shared(feed.client, feed.stream)
     cursor, beat_due = start.cursor, time.monotonic() + heartbeat
     while True:  # ends when the client goes away: the server closes this generator
-        cursor, entries = feed.read(cursor, block_ms=max(1, int((beat_due - time.monotonic()) * 1000)))
-        for entry in entries:
-            yield _message(entry)
+        scanned = shared.wait_after(cursor, max(0.0, beat_due - time.monotonic()))
+        if scanned is None:
+            cursor, entries = feed.read(cursor, block_ms=100)  # catching up; blocks only if nothing is left
+        else:
+            cursor = scanned[-1].stream_id if scanned else cursor
+            entries = [e for e in scanned if feed.only.matches(e)]
         if entries:
+            yield "".join(_message(e) for e in entries)
             beat_due = time.monotonic() + heartbeat
         elif time.monotonic() >= beat_due:
             yield ": heartbeat\n\n"
@@ -118,7 +124,8 @@ def _one_round(feed: Feed, start: Start, settings: Settings) -> Iterator[str]:
 
 
 def _message(entry: Entry) -> str:
-    return f"id: {entry.stream_id}\ndata: {json.dumps(entry.event, separators=(',', ':'))}\n\n"
+    # The event as published: one line of JSON (pydantic's model_dump_json), sent without re-encoding.
+    return f"id: {entry.stream_id}\ndata: {entry.raw}\n\n"
 
 
 def _reset(oldest: str) -> str:

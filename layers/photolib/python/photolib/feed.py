@@ -43,24 +43,39 @@ def reader_client(url: str, block_seconds: float) -> redis.Redis:
                                 health_check_interval=30, decode_responses=True, max_connections=MAX_READERS)
 
 
+class Entry:
+    """One stream entry. The event stays the JSON text it was published as until someone needs
+    the object: an SSE stream sends the text as is, so a busy stream parses nothing."""
+
+    __slots__ = ("_event", "fields", "key", "stream_id")
+
+    def __init__(self, stream_id: str, fields: dict[str, str]) -> None:
+        self.stream_id, self.key, self.fields = stream_id, parse_id(stream_id), fields
+        self._event: dict[str, Any] | None = None
+
+    @property
+    def raw(self) -> str:
+        return self.fields.get("event") or "{}"
+
+    @property
+    def event(self) -> dict[str, Any]:
+        if self._event is None:
+            self._event = json.loads(self.raw)
+        return self._event
+
+
 @dataclass(frozen=True)
 class Filter:
     client_id: str
     photo_id: str | None = None
     session_id: str | None = None
 
-    def matches(self, fields: dict[str, str], event: dict[str, Any]) -> bool:
-        if fields.get("client_id") != self.client_id:
+    def matches(self, entry: Entry) -> bool:
+        if entry.fields.get("client_id") != self.client_id:
             return False
-        if self.photo_id and fields.get("photo_id") != self.photo_id:
+        if self.photo_id and entry.fields.get("photo_id") != self.photo_id:
             return False
-        return not self.session_id or (event.get("metadata") or {}).get("session_id") == self.session_id
-
-
-@dataclass(frozen=True)
-class Entry:
-    stream_id: str
-    event: dict[str, Any]
+        return not self.session_id or (entry.event.get("metadata") or {}).get("session_id") == self.session_id
 
 
 @dataclass(frozen=True)
@@ -93,12 +108,10 @@ class Feed:
     def read(self, cursor: str, block_ms: int | None, count: int = 500) -> tuple[str, list[Entry]]:
         """Entries after cursor for this reader (blocking up to block_ms when there are none yet),
         and the new cursor: past everything scanned, the other clients' entries too."""
-        found = cast(_XRead, self.client.xread({self.stream: cursor}, count=count, block=block_ms))
-        entries: list[Entry] = []
-        for _, rows in found or ():
-            for stream_id, fields in rows:
-                cursor = str(stream_id)
-                event = json.loads(fields.get("event") or "{}")
-                if self.only.matches(fields, event):
-                    entries.append(Entry(cursor, event))
-        return cursor, entries
+        scanned = xread(self.client, self.stream, cursor, block_ms, count)
+        return (scanned[-1].stream_id if scanned else cursor), [e for e in scanned if self.only.matches(e)]
+
+
+def xread(client: redis.Redis, stream: str, cursor: str, block_ms: int | None, count: int) -> list[Entry]:
+    found = cast(_XRead, client.xread({stream: cursor}, count=count, block=block_ms))
+    return [Entry(str(stream_id), fields) for _, rows in found or () for stream_id, fields in rows]
