@@ -1,4 +1,4 @@
-"""`lightbox up | worker | scheduler | serve | invoke | event generate | status | dlq`.
+"""`lightbox up | worker | scheduler | serve | invoke | event generate | token | status | dlq`.
 
 Every command reads template.yaml in the current directory unless `-t PATH` names another.
 Flags fall back to environment variables (see local/settings.py), then to defaults.
@@ -191,6 +191,17 @@ def _broker(settings: Settings):  # type: ignore[no-untyped-def]
                   Redis.from_url(url))
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    from local import tokens
+    from local.template import load_template
+
+    settings = _settings(args)
+    template = None if args.secret or os.environ.get(tokens.SECRET_VAR) else load_template(
+        settings.template, parameter_overrides=settings.parameter_overrides)
+    print(tokens.issue(args.client_id, tokens.secret_from(template, args.secret)))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from local import defaults
 
@@ -269,6 +280,11 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--path", default="/")
     ev.add_argument("--body", action="append", help="message or request body (repeat for several messages)")
     ev.set_defaults(func=cmd_event)
+
+    token = common(sub.add_parser("token", help="print a signed client token for development"))
+    token.add_argument("client_id")
+    token.add_argument("--secret", help="signing secret (env TOKEN_SECRET; default: the template's TOKEN_SECRET)")
+    token.set_defaults(func=cmd_token)
 
     status = common(sub.add_parser("status", help="functions, triggers, queue depths, DLQ counts"))
     status.set_defaults(func=cmd_status)

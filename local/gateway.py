@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Flask, Request, Response, request
 
 from local.apigw import BadLambdaResponse, HttpRequest, Match, RouteTable, build_event, build_response
+from local.context import function_environment
 from local.exceptions import InvocationTimeout
 from local.logs import TRACE_HEADER, new_trace_id, trace_id
 from local.metrics import CountedStream
@@ -35,6 +36,24 @@ def _http_request(req: Request) -> HttpRequest:
     )
 
 
+def _in_environment(body: Iterable[bytes], env: dict[str, str]) -> Iterator[bytes]:
+    """A streamed body is produced after the handler returned, on the server's thread: each chunk is
+    made inside the function's environment, as the rest of its invocation was."""
+    chunks = iter(body)
+    try:
+        while True:
+            with function_environment(env):  # entered per chunk: the overlay never leaks past a yield
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+
+
 def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
     """One HTTP request through API Gateway's mapping and the function; `lightbox serve` shares it."""
     found = routes.match(req.method, req.path)
@@ -55,7 +74,11 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
     except BadLambdaResponse as exc:
         log.error("%s: malformed response: %s", found.function.name, exc)
         return _error(502, "Internal Server Error")
-    body = out.body if isinstance(out.body, bytes) else CountedStream(out.body, found.function.name)
+    if isinstance(out.body, bytes):
+        body: bytes | CountedStream = out.body
+    else:
+        streamed = _in_environment(out.body, runtime.environment(found.function))
+        body = CountedStream(streamed, found.function.name)
     resp = Response(body, status=out.status, direct_passthrough=not isinstance(body, bytes))
     resp.headers.clear()
     for k, v in out.headers:
@@ -72,7 +95,8 @@ def unclaimed(runtime: Runtime, paths: Iterable[str]) -> list[str]:
 
 
 def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
-    app = Flask("lightbox")
+    # No static folder: Flask would otherwise answer /static/... itself, shadowing the template's routes.
+    app = Flask("lightbox", static_folder=None)
     routes = RouteTable(runtime.template.routes())
     template = runtime.template
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class QueueNotification:
 class Bucket:
     name: str
     logical_id: str
+    # CorsConfiguration.CorsRules in the S3 API's shape (put_bucket_cors), so browsers can POST to it.
+    cors_rules: tuple[dict[str, Any], ...] = ()
     queue_notifications: tuple[QueueNotification, ...] = ()
 
     @property

@@ -126,6 +126,22 @@ def load_template(
     return template
 
 
+# CloudFormation's CorsRule property names -> the S3 API's (what put_bucket_cors takes).
+_CORS_FIELDS = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
+                "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders", "Id": "ID",
+                "MaxAge": "MaxAgeSeconds"}
+
+
+def _cors_rules(cors: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    rules = []
+    for rule in cors.get("CorsRules") or []:
+        out = {_CORS_FIELDS[k]: v for k, v in rule.items() if k in _CORS_FIELDS}
+        if "MaxAgeSeconds" in out:
+            out["MaxAgeSeconds"] = int(out["MaxAgeSeconds"])
+        rules.append(out)
+    return tuple(rules)
+
+
 def _physical_names(resources: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
     """Queue and bucket names: the template's own, else one derived from the logical id."""
     pre = Resolver(values, lambda n: n, lambda n, a: f"{n}.{a}")
@@ -234,7 +250,7 @@ def _bucket(name: str, props: Mapping[str, Any], physical: str) -> Bucket:
             raise TemplateError(name, f"{where}.Event", "names no S3 event type")
         prefix, suffix = key_filter(entry.get("Filter"), name, f"{where}.Filter")
         notifications.append(QueueNotification(arn.rsplit(":", 1)[-1], (event,), prefix, suffix))
-    return Bucket(physical, name, tuple(notifications))
+    return Bucket(physical, name, _cors_rules(props.get("CorsConfiguration") or {}), tuple(notifications))
 
 
 def _check_wiring(template: Template) -> None:

@@ -18,7 +18,9 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from photolib.exceptions import InvalidCursor, TransientError
+from photolib import auth
+from photolib.config import load_settings
+from photolib.exceptions import InvalidCursor, TransientError, Unauthorized
 from photolib.models import (
     EventType,
     HttpApiEvent,
@@ -27,7 +29,6 @@ from photolib.models import (
     PhotoStatus,
     UploadRequest,
     new_id,
-    valid_client_id,
 )
 from photolib.pipeline import Deps, derivative_prefix, original_key
 from pydantic import ValidationError
@@ -48,9 +49,11 @@ def handler(event: dict[str, Any], context: Any) -> Response:
     request = HttpApiEvent.model_validate(event)
     try:
         route = _route(request)
+        client_id_of(request)  # a request without a valid token is a 401 before its body is looked at
         return route(request, Deps.load())
     except ApiError as exc:
-        return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+        return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}}, headers=headers)
     except TransientError as exc:
         log.warning("transient failure: %s", exc)
         return _json(503, {"error": {"code": "unavailable", "message": "storage is busy; retry shortly"}},
@@ -58,11 +61,11 @@ def handler(event: dict[str, Any], context: Any) -> Response:
 
 
 def client_id_of(request: HttpApiEvent) -> str:
-    """Who is asking. For now a plain header; signed client tokens replace this one function."""
-    client_id = request.header("x-client-id") or "anonymous"
-    if not valid_client_id(client_id):
-        raise ApiError(400, "invalid_client_id", "X-Client-Id must be 1-64 characters of A-Z a-z 0-9 _ -")
-    return client_id
+    """Who is asking: the client named by the request's signed token (photolib/auth.py)."""
+    try:
+        return auth.client_of(request, load_settings())
+    except Unauthorized as exc:
+        raise ApiError(401, exc.code, exc.message) from None
 
 
 # --- routes ---------------------------------------------------------------------------------

@@ -35,16 +35,18 @@ def _clients(endpoint: str, region: str) -> tuple[Any, Any]:
 
 
 def configure(broker: Broker, endpoint: str) -> str:
-    """Create the template's buckets and the notification queue; return the queue URL."""
+    """Create the template's buckets (with their CORS rules) and the notification queue; return the queue URL."""
     s3, sqs = _clients(endpoint, broker.template.region)
     queue_url: str = sqs.create_queue(QueueName=defaults.BUCKET_EVENTS_QUEUE)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for bucket in broker.template.buckets:
+    for bucket, spec in broker.template.buckets.items():
         try:
             s3.create_bucket(Bucket=bucket)
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
+        if spec.cors_rules:  # the template's CorsConfiguration, as CloudFormation would apply it
+            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": list(spec.cors_rules)})
         events = sorted({e for f in broker.template.functions.values() for t in f.of_kind(S3Trigger)
                          if t.bucket == bucket for e in t.events} | broker.template.buckets[bucket].event_types)
         if events:

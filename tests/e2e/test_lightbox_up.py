@@ -3,13 +3,7 @@ presigned POST, then Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -17,12 +11,15 @@ import pytest
 import requests
 from PIL import Image
 
-from local.services import free_port
+from local import tokens
+from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = sorted(p for d in ("exif", "orientation", "mobile", "invalid") for p in (CORPUS / d).iterdir()
                if p.suffix.lower() in (".jpg", ".heic"))
+# The token `lightbox token alice` prints for this template.
+AUTH = {"Authorization": f"Bearer {tokens.issue('alice', tokens.secret_from(load_template(ROOT / 'template.yaml')))}"}
 TYPES = {".jpg": "image/jpeg", ".heic": "image/heic"}
 # What these cameras wrote, as exiftool reads it: the pipeline's metadata must say the same.
 EXIF = {
@@ -36,41 +33,9 @@ EXIF = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("lightbox-up")
-    env = {**os.environ, "LIGHTBOX_DATA_DIR": str(data), "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"}
-    env.pop("REDIS_URL", None)
-    env.pop("S3_ENDPOINT_URL", None)
-    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks every log write.
-    log = (data / "up.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "local.cli", "up", "-p", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{url}/_lightbox/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < deadline, (data / "up.log").read_text()
-            time.sleep(0.2)
-    yield url
-    # Ctrl-C, as a user stops it: every process it started must be gone, and quickly.
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
-    log.close()
-    out = (data / "up.log").read_text()
-    assert proc.returncode == 0, out
-    assert "lightbox: stopping" in out
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-        pass
-
-
 def upload(url: str, path: Path) -> str:
     created = requests.post(f"{url}/uploads", json={"filename": path.name, "content_type": TYPES[path.suffix.lower()],
-                                                    "size": path.stat().st_size}, timeout=10)
+                                                    "size": path.stat().st_size}, headers=AUTH, timeout=10)
     assert created.status_code in (200, 201), created.text
     body = created.json()
     post = body["upload"]["post"]
@@ -86,7 +51,7 @@ def test_every_corpus_file_ends_completed_or_failed_with_a_reason(stack: str) ->
     deadline = time.monotonic() + 240
     while len(final) < len(ids) and time.monotonic() < deadline:
         for pid in set(ids) - set(final):
-            record = requests.get(f"{stack}/photos/{pid}", timeout=10).json()
+            record = requests.get(f"{stack}/photos/{pid}", headers=AUTH, timeout=10).json()
             if record["photo"]["status"] in ("completed", "failed"):
                 final[pid] = record
         time.sleep(0.3)
@@ -118,7 +83,7 @@ def test_a_non_image_fails_with_a_readable_reason(stack: str, tmp_path: Path) ->
     pid = upload(stack, fake)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        photo = requests.get(f"{stack}/photos/{pid}", timeout=10).json()["photo"]
+        photo = requests.get(f"{stack}/photos/{pid}", headers=AUTH, timeout=10).json()["photo"]
         if photo["status"] in ("completed", "failed"):
             break
         time.sleep(0.2)

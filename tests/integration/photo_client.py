@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import time
@@ -15,10 +16,23 @@ import redis
 import requests
 from PIL import Image
 
+from local import tokens
+from local.template import load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 MINIO_EVENT = json.loads((ROOT / "events" / "minio-webhook.json").read_text())
 PIPELINE_EVENTS = ["photo.uploaded", "photo.processing.started", "photo.stage.completed", "photo.stage.completed",
                    "photo.stage.completed", "photo.stage.completed", "photo.processing.completed"]
+
+
+@functools.cache
+def _secret() -> str:
+    return tokens.secret_from(load_template(ROOT / "template.yaml"))
+
+
+def auth(client: str = "alice") -> dict[str, str]:
+    """The Authorization header of a client, as `lightbox token CLIENT` makes it for template.yaml's secret."""
+    return {"Authorization": f"Bearer {tokens.issue(client, _secret())}"}
 
 
 def jpeg(seed: int = 0) -> bytes:
@@ -30,7 +44,7 @@ def jpeg(seed: int = 0) -> bytes:
 def create_upload(base: str, data: bytes, client: str = "alice") -> tuple[str, str]:
     """POST /uploads as a client does; returns (photo id, the object key to upload to)."""
     r = requests.post(f"{base}/uploads", json={"filename": "cat.jpg", "content_type": "image/jpeg",
-                                               "size": len(data)}, headers={"X-Client-Id": client}, timeout=30)
+                                               "size": len(data)}, headers=auth(client), timeout=30)
     assert r.status_code == 201, r.text
     body = r.json()
     return str(body["photo"]["id"]), str(body["upload"]["post"]["fields"]["key"])
@@ -64,7 +78,7 @@ def wait_completed(base: str, photo_ids: list[str], timeout: float = 25.0, clien
     with requests.Session() as http:
         while pending and time.monotonic() < deadline:
             for pid in list(pending):
-                r = http.get(f"{base}/photos/{pid}", headers={"X-Client-Id": client}, timeout=10)
+                r = http.get(f"{base}/photos/{pid}", headers=auth(client), timeout=10)
                 status[pid] = r.json()["photo"]["status"]
                 if status[pid] in ("completed", "failed"):
                     pending.remove(pid)

@@ -179,5 +179,5 @@ def test_overrides_name_template_parameters_and_minio_calls_the_receiver(compose
         assert needed in script
     assert subprocess.run(["sh", "-n", str(ROOT / "infra" / "minio-init.sh")], check=False).returncode == 0
     example = (ROOT / ".env.example").read_text()
-    for var in ("MINIO_ROOT_PASSWORD", "LIGHTBOX_WEBHOOK_TOKEN"):  # the two the compose file insists on
+    for var in ("MINIO_ROOT_PASSWORD", "LIGHTBOX_WEBHOOK_TOKEN", "TOKEN_SECRET"):  # what the compose file insists on
         assert f"{var}=" in example

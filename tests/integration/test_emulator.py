@@ -51,7 +51,8 @@ def test_iterator_body_is_streamed(sample_stack: Stack) -> None:
     with requests.get(f"{sample_stack.url}/stream", stream=True, timeout=5) as resp:
         assert resp.headers["content-type"] == "text/event-stream"
         lines = [line for line in resp.iter_lines(decode_unicode=True) if line]
-    assert lines == ["data: 0", "data: 1", "data: 2"]
+    assert lines[:3] == ["data: 0", "data: 1", "data: 2"]
+    assert lines[3] == f"data: {sample_stack.runtime.environment(sample_stack.template.function('HttpFunction'))['GREETING']}"
 
 
 def test_warm_module_state_is_kept_between_invocations(sample_stack: Stack) -> None:
@@ -99,6 +100,17 @@ def test_bucket_notifies_its_queue_which_invokes_the_queue_function(
     events = recorded("inbox", n=1, settle=1.0)
     assert events == [{"source": "arn:aws:sqs:us-east-1:000000000000:sample-inbox-events",
                        "eventName": "ObjectCreated:Put", "bucket": "sample-inbox", "key": "in/a+b.json", "size": 2}]
+
+
+def test_buckets_get_the_templates_cors_rules(sample_stack: Stack) -> None:
+    s3 = boto3.client("s3", endpoint_url=sample_stack.settings.s3_endpoint)
+    [rule] = s3.get_bucket_cors(Bucket="sample-uploads")["CORSRules"]
+    assert rule["AllowedOrigins"] == ["http://app.example"] and rule["MaxAgeSeconds"] == 600
+    # A browser's preflight before it POSTs a form straight to the bucket.
+    preflight = requests.options(f"{sample_stack.settings.s3_endpoint}/sample-uploads", timeout=5, headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://app.example"
 
 
 def test_queue_message_invokes_the_queue_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]

@@ -15,13 +15,13 @@ import boto3
 import pytest
 import redis
 import requests
-from photo_client import ROOT
+from photo_client import ROOT, auth
 
 from local.services import ManagedProcess, free_port
 from local.settings import Settings
 from local.stack import Stack
 
-HEADERS = {"X-Client-Id": "alice"}
+HEADERS = auth("alice")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from types import ModuleType
 import boto3
 import pytest
 import redis
-from photo_harness import ROOT, PhotoEnv
+from photo_harness import ROOT, TOKEN_SECRET, PhotoEnv
 from photolib.config import DEFAULT_PIPELINE
 
 
@@ -45,6 +45,7 @@ def photo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, s3_endpoint: str,
     env = {
         "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_ENDPOINT_URL_SQS": s3_endpoint, "PHOTOS_BUCKET": bucket,
         "PHOTOS_DB_PATH": str(tmp_path / "photos.db"), "REDIS_URL": redis_url, "EVENTS_STREAM": stream,
+        "TOKEN_SECRET": TOKEN_SECRET,
         **{f"{stage.upper()}_QUEUE_URL": url for stage, url in queues.items()},
     }
     for name, value in env.items():

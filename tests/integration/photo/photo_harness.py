@@ -15,12 +15,19 @@ from typing import Any
 
 import redis
 import requests
+from photolib import auth
 from photolib.config import DEFAULT_PIPELINE
 from photolib.db import PhotoRepository, connect
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpus"
 EVENTS = ROOT / "events"
+TOKEN_SECRET = "photo-tests-token-secret"  # photo_env puts it in TOKEN_SECRET
+
+
+def bearer(client: str = "alice") -> dict[str, str]:
+    """The Authorization header of a client, signed as the functions under test verify it."""
+    return {"authorization": f"Bearer {auth.issue(client, TOKEN_SECRET)}"}
 
 
 def sample_event(name: str) -> dict[str, Any]:
@@ -34,7 +41,7 @@ def http_event(method: str, route: str, path: str, *, body: bytes | str | None =
     event["routeKey"] = f"{method} {route}"
     event["rawPath"] = path
     event["requestContext"]["http"].update(method=method, path=path)
-    event["headers"] = {"x-client-id": "alice", **{k.lower(): v for k, v in (headers or {}).items()}}
+    event["headers"] = {**bearer("alice"), **{k.lower(): v for k, v in (headers or {}).items()}}
     event["queryStringParameters"] = query or None
     event["pathParameters"] = path_params or None
     if isinstance(body, bytes):
@@ -67,7 +74,7 @@ class PhotoEnv:
     def create_upload(self, filename: str, content_type: str, size: int, client: str = "alice") -> dict[str, Any]:
         body = json.dumps({"filename": filename, "content_type": content_type, "size": size})
         r = self.fn("upload").handler(
-            http_event("POST", "/uploads", "/uploads", body=body, headers={"x-client-id": client}), None)
+            http_event("POST", "/uploads", "/uploads", body=body, headers=bearer(client)), None)
         assert r["statusCode"] == 201, r
         return dict(json.loads(r["body"]))
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import requests
-from photo_harness import CORPUS, PhotoEnv, http_event, sample_event
+from itsdangerous import URLSafeTimedSerializer
+from photo_harness import CORPUS, TOKEN_SECRET, PhotoEnv, bearer, http_event, sample_event
+from photolib import auth
 
 CANON = CORPUS / "exif" / "Canon_40D.jpg"
 
@@ -124,7 +126,7 @@ def test_list_get_and_delete_are_scoped_to_the_client(photo_env: PhotoEnv) -> No
     status, one = call(photo_env, http_event("GET", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]}))
     assert status == 200 and one["photo"]["status"] == "pending_upload" and one["derivatives"] == {}
     status, _ = call(photo_env, http_event("GET", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]},
-                                           headers={"x-client-id": "bob"}))
+                                           headers=bearer("bob")))
     assert status == 404
 
     status, _ = call(photo_env, http_event("DELETE", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]}))
@@ -159,7 +161,10 @@ def test_presigned_post_policy_pins_key_type_and_length(photo_env: PhotoEnv) -> 
     assert created["upload"]["expires_in"] == 300
 
 
-def test_client_id_that_could_not_be_a_key_part_is_refused(photo_env: PhotoEnv) -> None:
+def test_a_signed_token_naming_a_client_id_that_could_not_be_a_key_part_is_refused(photo_env: PhotoEnv) -> None:
     body = json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size": 10})
-    status, out = call(photo_env, http_event("POST", "/uploads", "/uploads", body=body, headers={"x-client-id": "../bob"}))
-    assert status == 400 and out["error"]["code"] == "invalid_client_id"
+    forged = URLSafeTimedSerializer(TOKEN_SECRET, salt=auth.SALT).dumps({"client_id": "../bob"})
+    status, out = call(photo_env, http_event("POST", "/uploads", "/uploads", body=body,
+                                             headers={"authorization": f"Bearer {forged}"}))
+    assert status == 401 and out["error"]["code"] == "invalid_token"
+    assert photo_env.blob_keys() == [] and photo_env.events() == []

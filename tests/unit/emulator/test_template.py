@@ -43,6 +43,8 @@ def test_sample_template_model() -> None:
     assert set(t.buckets) == {"sample-uploads", "sample-inbox"}
     assert t.buckets["sample-inbox"].queue_notifications == (
         QueueNotification("sample-inbox-events", ("s3:ObjectCreated:*",), "", ".json"),)
+    assert t.buckets["sample-uploads"].cors_rules == ({"AllowedMethods": ["POST", "PUT"], "AllowedHeaders": ["*"],
+                                                        "AllowedOrigins": ["http://app.example"], "MaxAgeSeconds": 600},)
 
 
 def test_parameter_overrides_and_sub(tmp_path: Path) -> None:

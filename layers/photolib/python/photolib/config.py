@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     events_stream: str = Field("lightbox:events", description="Redis Stream key that events go to")
     events_maxlen: int = Field(100_000, ge=1, description="approximate cap on the stream's length (XADD MAXLEN ~)")
 
+    # --- client tokens (photolib/auth.py)
+    token_secret: str = Field("", repr=False, description="HMAC secret of client tokens; the template sets it")
+    token_max_age: int = Field(86_400, ge=1, description="seconds a client token stays valid after issue")
+
+    # --- notify (SSE and long-poll)
+    sse_heartbeat_seconds: float = Field(15.0, gt=0, description="idle SSE streams get a comment this often")
+    sse_streaming: bool = Field(True, description="stream SSE for ever (emulator, a container); false on "
+                                "Lambda, where each response ends after one long-poll round and the browser reconnects")
+    longpoll_max_seconds: float = Field(25.0, gt=0, le=28, description="longest GET /events wait: under API "
+                                        "Gateway's 29 s integration timeout")
+
     # --- limits
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="largest original accepted, in bytes")
     max_pixels: int = Field(100_000_000, ge=1, description="largest width*height decoded (decompression bombs)")

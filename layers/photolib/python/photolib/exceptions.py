@@ -40,3 +40,12 @@ class InvalidCursor(PhotolibError):
 class BlobMissing(PhotolibError):
     """The object is not in the bucket (deleted, or never written). Not transient: retrying
     cannot bring it back, so callers decide at once what its absence means."""
+
+
+class Unauthorized(PhotolibError):
+    """No client token, or one that is forged, expired or names no valid client (HTTP 401).
+    ``code`` is machine-readable (missing_token, invalid_token, expired_token)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message

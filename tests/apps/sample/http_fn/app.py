@@ -32,6 +32,7 @@ def handler(event, context):
             for i in range(3):
                 yield f"data: {i}\n\n"
                 time.sleep(0.05)
+            yield f"data: {os.environ.get('GREETING')}\n\n"  # the function's environment while it streams
         return {"statusCode": 200, "headers": {"content-type": "text/event-stream"}, "body": chunks()}
     if route == "POST /send":
         sqs = boto3.client("sqs")

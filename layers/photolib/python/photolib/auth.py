@@ -1,0 +1,60 @@
+"""Signed, expiring client tokens: who is asking, for every photo and event endpoint.
+
+The token format is a contract shared with `lightbox token` (local/tokens.py), which must not
+import this layer: itsdangerous URLSafeTimedSerializer with the salt below, JSON payload
+{"client_id": ...}, HMAC-SHA1 over the secret in TOKEN_SECRET. Clients send it as
+`Authorization: Bearer TOKEN`, or as `?access_token=TOKEN` where they cannot set headers (EventSource).
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from photolib.config import Settings
+from photolib.exceptions import ConfigurationError, Unauthorized
+from photolib.models import HttpApiEvent, valid_client_id
+
+SALT = "lightbox.client-token.v1"  # changing it invalidates every token handed out
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    if not secret:
+        raise ConfigurationError("TOKEN_SECRET is not set: client tokens cannot be signed or checked")
+    return URLSafeTimedSerializer(secret, salt=SALT)
+
+
+def issue(client_id: str, secret: str) -> str:
+    """A token naming client_id; it expires `token_max_age` seconds after now, as the verifier sees it."""
+    if not valid_client_id(client_id):
+        raise ValueError("client id must be 1-64 characters of A-Z a-z 0-9 _ -")
+    return _serializer(secret).dumps({"client_id": client_id})
+
+
+def verify(token: str, secret: str, max_age: int) -> str:
+    """The client id the token names; Unauthorized when it is forged, expired or malformed."""
+    try:
+        payload = _serializer(secret).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise Unauthorized("expired_token", "the token has expired; ask for a new one") from None
+    except BadSignature:
+        raise Unauthorized("invalid_token", "the token is not valid (bad signature or format)") from None
+    client_id = payload.get("client_id") if isinstance(payload, dict) else None
+    if not isinstance(client_id, str) or not valid_client_id(client_id):
+        raise Unauthorized("invalid_token", "the token names no valid client id")
+    return client_id
+
+
+def token_of(request: HttpApiEvent) -> str | None:
+    """The bearer token of the request: Authorization header first, then ?access_token=."""
+    scheme, _, value = (request.header("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.queryStringParameters.get("access_token") or None
+
+
+def client_of(request: HttpApiEvent, settings: Settings) -> str:
+    """The client the request's token names; Unauthorized when there is none or it does not verify."""
+    token = token_of(request)
+    if token is None:
+        raise Unauthorized("missing_token", "send a client token: 'Authorization: Bearer TOKEN' or ?access_token=TOKEN")
+    return verify(token, settings.token_secret, settings.token_max_age)

@@ -1,0 +1,82 @@
+"""The upload page in a real browser (Debian's chromium, driven by Playwright) on `lightbox up`:
+three photos and one fake get three thumbnails and one failure message, live, without a reload."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+PHOTOS = [CORPUS / "exif" / "Canon_40D.jpg", CORPUS / "exif" / "DSCN0010.jpg", CORPUS / "orientation" / "Portrait_6.jpg"]
+CHROMIUM = "/usr/bin/chromium"  # Debian's, not a downloaded browser
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def token(client: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "local.cli", "token", client], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_uploads_show_live_thumbnails_and_a_failure_without_reload(stack: str, page: Page, tmp_path: Path) -> None:
+    fake = tmp_path / "not-a-photo.jpg"
+    fake.write_text("<!doctype html><html><body>a web page, not a photo</body></html>")
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    page.goto(f"{stack}/?token={token('web-tester')}")
+    expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    assert "token=" not in page.url  # taken out of the address bar
+    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
+
+    page.set_input_files("#files", [str(p) for p in [*PHOTOS, fake]])
+    expect(page.locator(".card")).to_have_count(4)
+    expect(page.locator(".card img.thumb")).to_have_count(3, timeout=90_000)
+    failed = page.locator(".card.failed")
+    expect(failed).to_have_count(1, timeout=30_000)
+    expect(failed.locator(".name")).to_have_text(fake.name)
+    expect(failed.locator(".error")).to_contain_text("HTML")
+    for img in page.locator(".card img.thumb").all():  # the browser really fetched each thumbnail
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), img.get_attribute("src")
+    assert page.evaluate("window.sameDocument") is True
+    page.screenshot(path=str(tmp_path / "gallery.png"), full_page=True)
+
+    # The detail view: the camera's metadata and every rendition.
+    page.locator(".card", has_text="Canon_40D.jpg").click()
+    dialog = page.locator("#detail")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#detail-metadata")).to_contain_text("Canon EOS 40D")
+    expect(dialog.locator("#detail-renditions")).to_contain_text("thumb_150")
+    expect(dialog.locator("#detail-renditions")).to_contain_text("original")
+    page.screenshot(path=str(tmp_path / "detail.png"))
+    assert (tmp_path / "gallery.png").stat().st_size > 0
+    assert not [p for p in problems if "CORS" in p or "Access-Control" in p], problems
+
+
+def test_the_page_without_a_token_says_how_to_get_one(stack: str, page: Page) -> None:
+    page.goto(stack)
+    expect(page.locator("#notice")).to_contain_text("lightbox token CLIENT_ID")
