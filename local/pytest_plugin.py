@@ -8,7 +8,7 @@ test asks for `lightbox` or `lightbox_servers`. Which template: the `lightbox_te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,8 @@ def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     box = getattr(item, "funcargs", {}).get("lightbox")
     if call.when == "call" and isinstance(box, Lightbox) and report.failed:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.logs import NOISY_LOGGERS
 from local.model import Template
 from local.runtime import Invocation, Runtime
 
@@ -42,12 +43,21 @@ class InvocationRecord:
         return self.invocation.traceback
 
 
+def _from_the_function(record: logging.LogRecord) -> bool:
+    """The function's own lines: not the emulator's (it reports the invocation itself), nor library chatter."""
+    top = record.name.split(".", 1)[0]
+    if top in ("lightbox", "local"):
+        return False
+    return record.levelno >= logging.WARNING or top not in NOISY_LOGGERS
+
+
 class InvocationLogHandler(logging.Handler):
     """Routes each log record to the invocation that was running when it was written."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.addFilter(_from_the_function)
 
     def emit(self, record: logging.LogRecord) -> None:
         lines = _lines.get()
