@@ -3,13 +3,17 @@ the `lightbox` fixture, run by pytest (pytester), its outcomes counted."""
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from local.testing import TestServers
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A small app unlike the photo app: POST /notes writes incoming/<id>.txt; the bucket event indexes
 # it onto a queue; the queue's consumer writes shouted/<id>.txt, or fails on "boom".
@@ -204,3 +208,22 @@ def test_the_plugin_starts_nothing_for_tests_that_do_not_use_it(pytester: pytest
     out = result.stdout.str()
     assert "lightbox-0.1.0" in out  # loaded through the pytest11 entry point: installing is enough
     assert "SETUP    S lightbox_servers" not in out and "lightbox_servers" not in out
+
+
+def readme_files(section: str) -> dict[str, str]:
+    """The python blocks of a README section, each named by its first line (`# conftest.py`)."""
+    text = (ROOT / "README.md").read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n# (\S+\.py)\n(.*?)```", text, re.DOTALL)
+    return {name: code for name, code in blocks}
+
+
+def test_the_readme_example_runs_the_photo_app_from_upload_to_thumbnails(
+        pytester: pytest.Pytester, lightbox_servers: TestServers) -> None:
+    files = readme_files("Testing your functions")
+    assert sorted(files) == ["conftest.py", "test_thumbnails.py"]
+    for name, code in files.items():
+        (pytester.path / name).write_text(code)
+    result = pytester.runpytest("--lightbox-template", str(ROOT / "template.yaml"),
+                                "--lightbox-redis-url", lightbox_servers.redis_url,
+                                "--lightbox-s3-endpoint", lightbox_servers.s3_endpoint)
+    result.assert_outcomes(passed=1)
