@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any, TypeVar
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
-from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from local import jobs
@@ -49,6 +47,10 @@ class ConditionNotMet(AssertionError):
 class _DrainWorker(LightboxWorker):
     def _install_signal_handlers(self) -> None:
         """Ctrl-C stays pytest's: a burst worker must not take SIGINT/SIGTERM from the test runner."""
+
+    def subscribe(self) -> None:
+        """No command channel: nobody sends `rq` commands to a burst worker, and stopping its listener
+        thread costs up to a second on every drain."""
 
 
 class Buckets:
@@ -105,11 +107,10 @@ class Lightbox:
                  parameters: Mapping[str, str] | None = None) -> None:
         self.servers = servers
         # The gateway listens for real: functions send to queues with boto3, over HTTP, to its SQS API.
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        settings = Settings(template=template_path, port=self._server.server_port, workers=0,
+        self.url = servers.gateway_url
+        settings = Settings(template=template_path, port=int(self.url.rsplit(":", 1)[1]), workers=0,
                             redis_url=servers.redis_url, s3_endpoint=servers.s3_endpoint, bucket_events="poll",
                             retry_base=0.0, hot_reload=False, parameter_overrides=dict(parameters or {}))
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.template: Template = load_template(template_path, parameter_overrides=settings.parameter_overrides,
                                                 sqs_endpoint=settings.public_sqs_endpoint)
         self.runtime = RecordingRuntime(self.template, env=function_env(settings))
@@ -130,12 +131,7 @@ class Lightbox:
         self._root_level = root.level
         root.addHandler(self._log_handler)
         root.setLevel(min(root.level, logging.INFO))  # a handler's log.info reaches its invocation's logs
-        # A short poll interval: shutdown() waits for one, and every test ends with one.
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="lightbox-test-gateway",
-                         daemon=True).start()
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
+        servers.mount(self.app)
 
     # -- doing things ----------------------------------------------------------------------
     def invoke(self, function: str, event: Any = None, run: bool = True) -> Any:
@@ -201,8 +197,7 @@ class Lightbox:
                          if not r.ok)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.servers.mount(None)
         root = logging.getLogger()
         root.removeHandler(self._log_handler)
         root.setLevel(self._root_level)

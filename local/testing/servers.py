@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,8 +12,12 @@ from typing import Any
 
 import boto3
 from redis import Redis
+from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.services import ManagedProcess, start_redis, start_s3
+
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 @dataclass
@@ -23,6 +29,10 @@ class TestServers:
     redis_url: str
     s3_endpoint: str
     started: list[ManagedProcess] = field(default_factory=list)
+    # One gateway port for the session: functions' SQS endpoint (and the clients they cache on it)
+    # stays the same from test to test, while each test mounts its own app on it.
+    _gateway: BaseWSGIServer | None = None
+    _app: WsgiApp = field(default_factory=lambda: ServiceUnavailable("no lightbox test is running"))
 
     @classmethod
     def start(cls, workdir: Path, redis_url: str | None = None, s3_endpoint: str | None = None) -> TestServers:
@@ -39,6 +49,22 @@ class TestServers:
             s3_endpoint = s3.url
         return cls(redis_url, s3_endpoint, started)
 
+    @property
+    def gateway_url(self) -> str:
+        if self._gateway is None:
+            self._gateway = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
+            # A short poll interval: shutdown() waits for one.
+            threading.Thread(target=self._gateway.serve_forever, args=(0.05,), name="lightbox-test-gateway",
+                             daemon=True).start()
+        return f"http://127.0.0.1:{self._gateway.server_port}"
+
+    def mount(self, app: WsgiApp | None) -> None:
+        """The app the gateway serves until the next mount (None: answer 503)."""
+        self._app = app or ServiceUnavailable("no lightbox test is running")
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        return self._app(environ, start_response)
+
     @cached_property
     def s3_client(self) -> Any:
         # Local servers take any credentials, but the SDK will not sign without some.
@@ -54,5 +80,8 @@ class TestServers:
         urllib.request.urlopen(request, timeout=10).read()
 
     def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.shutdown()
+            self._gateway.server_close()
         for server in reversed(self.started):
             server.stop()
