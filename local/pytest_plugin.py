@@ -60,6 +60,9 @@ def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
         path = marker.args[0] if marker.args else marker.kwargs.get("path", path)
         parameters.update(marker.kwargs.get("parameters") or {})
     template = Path(path) if Path(path).is_absolute() else request.config.rootpath / path
+    if not template.is_file():
+        pytest.fail(f"lightbox: no SAM template at {template}; put template.yaml in the rootdir, pass "
+                    "--lightbox-template PATH, or mark the test @pytest.mark.lightbox_template(PATH)", pytrace=False)
     lightbox_servers.reset()
     box = Lightbox(lightbox_servers, template, parameters)
     yield box

@@ -227,3 +227,12 @@ def test_the_readme_example_runs_the_photo_app_from_upload_to_thumbnails(
                                 "--lightbox-redis-url", lightbox_servers.redis_url,
                                 "--lightbox-s3-endpoint", lightbox_servers.s3_endpoint)
     result.assert_outcomes(passed=1)
+
+
+def test_a_missing_template_is_named_with_the_ways_to_give_one(pytester: pytest.Pytester,
+                                                              lightbox_servers: TestServers) -> None:
+    pytester.makepyfile("def test_needs_a_template(lightbox):\n    pass\n")
+    result = run(pytester, lightbox_servers)
+    result.assert_outcomes(errors=1)
+    said = "*lightbox: no SAM template at */template.yaml; put template.yaml in the rootdir, pass --lightbox-template*"
+    result.stdout.fnmatch_lines([said])
