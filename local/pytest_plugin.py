@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from local.testing.harness import Lightbox
-from local.testing.servers import TestServers
+if TYPE_CHECKING:  # imported when a fixture runs: every pytest run loads this module, few use it
+    from local.testing.harness import Lightbox
+    from local.testing.servers import TestServers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def lightbox_servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServers]:
     """One Redis and one S3/SQS (moto) server for the whole session, started on free ports."""
+    from local.testing.servers import TestServers
+
     servers = TestServers.start(tmp_path_factory.mktemp("lightbox"),
                                 request.config.getoption("lightbox_redis_url"),
                                 request.config.getoption("lightbox_s3_endpoint"))
@@ -53,6 +57,8 @@ def lightbox_parameters() -> dict[str, str]:
 def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
              lightbox_parameters: dict[str, str]) -> Iterator[Lightbox]:
     """The template's functions on empty servers: fresh buckets, queues, streams for each test."""
+    from local.testing.harness import Lightbox
+
     marker = request.node.get_closest_marker("lightbox_template")
     path = request.config.getoption("lightbox_template") or "template.yaml"
     parameters = dict(lightbox_parameters)
@@ -67,14 +73,19 @@ def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
     box = Lightbox(lightbox_servers, template, parameters)
     yield box
     box.close()
+    lightbox_servers.reset()  # leave the servers as empty as the test found them
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    box = getattr(item, "funcargs", {}).get("lightbox")
-    if call.when == "call" and isinstance(box, Lightbox) and report.failed:
+    if call.when != "call" or not report.failed or "lightbox" not in getattr(item, "funcargs", {}):
+        return report
+    from local.testing.harness import Lightbox
+
+    box = item.funcargs["lightbox"]  # type: ignore[attr-defined]
+    if isinstance(box, Lightbox):
         failures = box.failures_report()
         if failures:  # handlers run by triggers fail quietly (retries, DLQ); show why here
             report.sections.append(("lightbox: failed invocations", failures))
