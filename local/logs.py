@@ -21,6 +21,8 @@ trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("lightbox_
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# Libraries whose INFO lines say nothing a user acts on (one per request or per client): WARNING and up only.
+NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "rq")
 
 
 def new_trace_id() -> str:
@@ -71,5 +73,5 @@ def configure(level: int = logging.INFO, json_format: bool | None = None) -> Non
     if not root.handlers:  # as basicConfig: a host that configured logging (pytest, gunicorn) keeps it
         root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("werkzeug", "botocore", "urllib3", "rq"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

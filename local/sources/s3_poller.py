@@ -6,6 +6,7 @@ long-polls that queue and hands each record to `s3_events.deliver`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from local.sources import s3_events
 log = logging.getLogger(__name__)
 
 
+@functools.cache  # boto3 clients are thread-safe, and building one costs ~0.1 s (the test kit builds many)
 def _clients(endpoint: str, region: str) -> tuple[Any, Any]:
     cfg = Config(retries={"max_attempts": 2}, connect_timeout=2, read_timeout=10)
     # A local server takes any credentials, but the SDK will not sign without some.

@@ -1,7 +1,9 @@
 """Fixtures for the photo functions against a real S3/SQS server (moto) and a real Redis.
 
-Each function is `functions/<name>/app.py`; they all share the module name `app`, so they are
-loaded by path under unique names, as Lambda would load each one in its own process.
+`photo_app`: template.yaml on the `lightbox` plugin, real triggers. `photo_env`: the handlers
+called one at a time, for tests that step between stages; each function is
+`functions/<name>/app.py`, all with the module name `app`, so they are loaded by path under
+unique names, as Lambda would load each one in its own process.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from types import ModuleType
 import boto3
 import pytest
 import redis
-from photo_harness import ROOT, TOKEN_SECRET, PhotoEnv
+from photo_harness import ROOT, TOKEN_SECRET, PhotoApp, PhotoEnv
 from photolib.config import DEFAULT_PIPELINE
+
+from local.testing import Lightbox
 
 
 def load_function(name: str) -> ModuleType:
@@ -31,6 +35,17 @@ def load_function(name: str) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def lightbox_parameters(tmp_path: Path) -> dict[str, str]:
+    # One SQLite file per test; tokens signed as photo_harness.bearer signs them.
+    return {"PhotosDbPath": str(tmp_path / "photos.db"), "TokenSecret": TOKEN_SECRET}
+
+
+@pytest.fixture
+def photo_app(lightbox: Lightbox, tmp_path: Path) -> PhotoApp:
+    return PhotoApp(lightbox, tmp_path / "photos.db")
 
 
 @pytest.fixture

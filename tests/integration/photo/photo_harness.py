@@ -1,5 +1,7 @@
 """Helpers the photo integration tests share: sample events, the client side of an upload, and
-what the bucket and the queues would do (deliver events, pump messages between stages)."""
+either the template's real triggers (PhotoApp, on the `lightbox` pytest plugin) or, for tests
+that step stage by stage, what the bucket and the queues would do (PhotoEnv: deliver events,
+pump messages between stages)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ import requests
 from photolib import auth
 from photolib.config import DEFAULT_PIPELINE
 from photolib.db import PhotoRepository, connect
+
+from local.testing import Lightbox
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -49,6 +53,51 @@ def http_event(method: str, route: str, path: str, *, body: bytes | str | None =
     else:
         event["body"], event["isBase64Encoded"] = body, False
     return event
+
+
+@dataclass
+class PhotoApp:
+    """The photo app as template.yaml wires it, on the plugin: HTTP through the gateway, uploads
+    straight to the bucket, and every trigger they set off run before the call returns."""
+
+    lightbox: Lightbox
+    db_path: Path
+    bucket: str = "lightbox-photos"  # template.yaml's PhotosBucketName
+    stream: str = "lightbox:events"  # ... and its EVENTS_STREAM
+
+    @cached_property
+    def repo(self) -> PhotoRepository:
+        return PhotoRepository(connect(self.db_path))
+
+    def api(self, method: str, path: str, client: str = "alice", headers: dict[str, str] | None = None,
+            **kwargs: Any) -> tuple[int, Any]:
+        r = self.lightbox.http(method, path, headers={**bearer(client), **(headers or {})}, **kwargs)
+        return r.status_code, r.get_json(silent=True)
+
+    def create_upload(self, filename: str, content_type: str, size: int, client: str = "alice") -> dict[str, Any]:
+        status, body = self.api("POST", "/uploads", client,
+                                json={"filename": filename, "content_type": content_type, "size": size})
+        assert status == 201, body
+        return dict(body)
+
+    def upload_via_post(self, path: Path, content_type: str = "image/jpeg", client: str = "alice") -> str:
+        """A browser's upload with the presigned POST; the bucket event it causes runs the pipeline."""
+        data = path.read_bytes()
+        post = self.create_upload(path.name, content_type, len(data), client)
+        form = post["upload"]["post"]
+        r = requests.post(form["url"], data=form["fields"], files={"file": (path.name, data, content_type)}, timeout=30)
+        assert r.status_code in (200, 201, 204), r.text
+        self.lightbox.drain()
+        return str(post["photo"]["id"])
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(fields[b"event"]) for _, fields in self.lightbox.redis.xrange(self.stream)]
+
+    def blob_keys(self, prefix: str = "") -> list[str]:
+        return self.lightbox.s3.keys(self.bucket, prefix)
+
+    def blob(self, key: str) -> bytes:
+        return self.lightbox.s3.get(self.bucket, key)
 
 
 @dataclass

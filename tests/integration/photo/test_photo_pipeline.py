@@ -1,5 +1,6 @@
-"""The whole pipeline, one handler call at a time, on a real S3/SQS server and a real Redis:
-presigned POST -> bucket event -> ingest -> validate -> metadata -> thumbnails -> optimize."""
+"""The whole pipeline on a real S3/SQS server and a real Redis: presigned POST -> bucket event ->
+ingest -> validate -> metadata -> thumbnails -> optimize. End-to-end outcomes run template.yaml on
+the lightbox plugin (photo_app); replays, races and retries step one handler call at a time (photo_env)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from photo_harness import CORPUS, PhotoEnv, http_event
+from photo_harness import CORPUS, PhotoApp, PhotoEnv, http_event
 from photolib.config import DEFAULT_PIPELINE
 from PIL import Image
 
@@ -31,35 +32,35 @@ def snapshot(env: PhotoEnv) -> dict[str, Any]:
     return {"rows": rows, "blobs": env.blob_keys(), "events": len(env.events())}
 
 
-def test_corpus_photo_goes_from_pending_upload_to_completed(photo_env: PhotoEnv) -> None:
-    env = photo_env
-    photo_id = env.upload_via_post(DSCN)
-    seen = [env.repo.get(photo_id).status]  # type: ignore[union-attr]
-    env.fn("ingest").handler(env.bucket_event(photo_id), None)
-    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
-    [first] = env.receive("validate")
-    env.deliver("validate", [first])
-    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
-    ran = env.run_queues()
-    seen.append(env.repo.get(photo_id).status)  # type: ignore[union-attr]
-    assert seen == ["pending_upload", "queued", "processing", "completed"]
-    assert [stage for stage, _ in ran] == list(DEFAULT_PIPELINE[1:])
+def test_corpus_photo_goes_from_pending_upload_to_completed(photo_app: PhotoApp) -> None:
+    app = photo_app
+    created = app.create_upload(DSCN.name, "image/jpeg", DSCN.stat().st_size)
+    photo_id = created["photo"]["id"]
+    assert app.repo.get(photo_id).status == "pending_upload"  # type: ignore[union-attr]
+    form = created["upload"]["post"]
+    r = requests.post(form["url"], data=form["fields"], files={"file": (DSCN.name, DSCN.read_bytes(), "image/jpeg")},
+                      timeout=30)
+    assert r.status_code in (200, 201, 204), r.text
+    app.lightbox.drain()  # the bucket's notification, then each stage's queue, as template.yaml wires them
+    assert [c.function for c in app.lightbox.invocations] == [
+        "UploadFunction", "IngestFunction", "ValidateFunction", "MetadataFunction", "ThumbnailsFunction",
+        "OptimizeFunction"]
+    assert app.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
 
     # Derivatives: in S3 with the sizes the rows claim, fit inside the box, never enlarged.
-    derivatives = {d.kind: d for d in env.repo.derivatives(photo_id)}
+    derivatives = {d.kind: d for d in app.repo.derivatives(photo_id)}
     assert sorted(derivatives) == ["thumb_150", "thumb_300", "thumb_600", "web_jpeg", "web_webp"]
     for kind, box in (("thumb_150", 150), ("thumb_300", 300), ("thumb_600", 600), ("web_jpeg", 2048)):
-        blob = env.s3.get_object(Bucket=env.bucket, Key=derivatives[kind].key)["Body"].read()
-        image = Image.open(io.BytesIO(blob))
+        image = Image.open(io.BytesIO(app.blob(derivatives[kind].key)))
         assert image.size == (derivatives[kind].width, derivatives[kind].height)
         assert max(image.size) == min(box, 640)
         assert not image.getexif(), f"{kind} still carries EXIF"
-    webp = Image.open(io.BytesIO(env.s3.get_object(Bucket=env.bucket, Key=derivatives["web_webp"].key)["Body"].read()))
+    webp = Image.open(io.BytesIO(app.blob(derivatives["web_webp"].key)))
     assert webp.format == "WEBP" and webp.size == (640, 480)
 
     # Metadata in the DB, through the API with presigned URLs that work.
-    r = env.fn("upload").handler(http_event("GET", "/photos/{id}", f"/photos/{photo_id}", path_params={"id": photo_id}), None)
-    body = json.loads(r["body"])
+    status, body = app.api("GET", f"/photos/{photo_id}")
+    assert status == 200
     assert body["photo"]["status"] == "completed" and body["photo"]["placeholder"]
     assert (body["photo"]["width"], body["photo"]["height"], body["photo"]["format"]) == (640, 480, "JPEG")
     meta = body["metadata"]
@@ -69,59 +70,59 @@ def test_corpus_photo_goes_from_pending_upload_to_completed(photo_env: PhotoEnv)
     assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).size == (150, 112)
 
     # Events, in order, each naming the photo, the client and the one trace id.
-    events = env.events()
+    events = app.events()
     assert [(e["type"], e["data"].get("stage")) for e in events] == [
         ("photo.uploaded", None), ("photo.processing.started", "validate"),
         *[("photo.stage.completed", s) for s in DEFAULT_PIPELINE], ("photo.processing.completed", None),
     ]
     assert {e["data"]["photo_id"] for e in events} == {photo_id}
     assert {(e["metadata"]["client_id"], e["metadata"]["trace_id"]) for e in events} == {
-        ("alice", env.repo.get(photo_id).trace_id)  # type: ignore[union-attr]
+        ("alice", app.repo.get(photo_id).trace_id)  # type: ignore[union-attr]
     }
+    assert all(app.lightbox.sqs.depth(q)["waiting"] == 0 for q in app.lightbox.template.queues)
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
-def test_odd_corpus_files_end_completed_or_failed_never_stuck(photo_env: PhotoEnv, path: Any) -> None:
+def test_odd_corpus_files_end_completed_or_failed_never_stuck(photo_app: PhotoApp, path: Any) -> None:
     # invalid/ holds JPEGs with malformed EXIF or damaged data that a careful decoder can still
     # show; the contract is a result or a clear failure, never a crash or a stuck photo.
-    env = photo_env
-    photo_id = upload_and_ingest(env, path)
-    env.run_queues()
-    photo = env.repo.get(photo_id)
+    app = photo_app
+    photo_id = app.upload_via_post(path)
+    photo = app.repo.get(photo_id)
     assert photo is not None and photo.status in ("completed", "failed"), photo
     if photo.status == "failed":
         assert photo.stage and photo.failure_reason
-        assert env.repo.derivatives(photo_id) == []
+        assert app.repo.derivatives(photo_id) == []
     else:
-        assert len(env.repo.derivatives(photo_id)) == 5
-    assert all(not env.receive(stage) for stage in DEFAULT_PIPELINE)
+        assert len(app.repo.derivatives(photo_id)) == 5
+    assert all(inv.ok for inv in app.lightbox.invocations)  # a failed photo is an outcome, not a crash
+    assert all(app.lightbox.sqs.depth(q) == {"waiting": 0, "running": 0, "retrying": 0, "dead": 0}
+               for q in app.lightbox.template.queues)
 
 
-@pytest.mark.parametrize(("name", "make", "env_vars", "reason"), [
-    ("half.jpg", lambda: DSCN.read_bytes()[: DSCN.stat().st_size // 2], {},
+@pytest.mark.parametrize(("name", "make", "reason"), [
+    ("half.jpg", lambda: DSCN.read_bytes()[: DSCN.stat().st_size // 2],
      "truncated JPEG: the file ends before the image data does"),
-    ("notes.jpg", lambda: b"hello, this is not an image", {}, "not an image: "),
-    ("huge.jpg", DSCN.read_bytes, {"MAX_PIXELS": "100000"}, "image is 640x480 = "),
+    ("notes.jpg", lambda: b"hello, this is not an image", "not an image: "),
+    pytest.param("huge.jpg", DSCN.read_bytes, "image is 640x480 = ", id="huge.jpg",
+                 marks=pytest.mark.lightbox_template(parameters={"MaxPixels": "100000"})),
 ])
 def test_invalid_photo_fails_at_validate_with_a_readable_reason_and_is_not_retried(
-    photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, name: str, make: Any,
-    env_vars: dict[str, str], reason: str,
+    photo_app: PhotoApp, tmp_path: Any, name: str, make: Any, reason: str,
 ) -> None:
-    env = photo_env
-    for key, value in env_vars.items():
-        monkeypatch.setenv(key, value)
+    app = photo_app
     path = tmp_path / name
     path.write_bytes(make())
-    photo_id = upload_and_ingest(env, path)
-    env.run_queues()
-    photo = env.repo.get(photo_id)
+    photo_id = app.upload_via_post(path)
+    photo = app.repo.get(photo_id)
     assert photo is not None and photo.status == "failed" and photo.stage == "validate"
     assert photo.failure_reason and photo.failure_reason.startswith(reason), photo.failure_reason
-    assert env.repo.derivatives(photo_id) == [] and env.blob_keys("derivatives/") == []
-    last = env.events()[-1]
+    assert app.repo.derivatives(photo_id) == [] and app.blob_keys("derivatives/") == []
+    last = app.events()[-1]
     assert last["type"] == "photo.processing.failed"
     assert last["data"] == {"photo_id": photo_id, "stage": "validate", "reason": photo.failure_reason}
-    assert all(not env.receive(stage) for stage in DEFAULT_PIPELINE)  # consumed, not back on a queue
+    assert len(app.lightbox.calls("ValidateFunction")) == 1  # consumed once, not retried
+    assert app.lightbox.dlq("ValidateDlq") == []
 
 
 def test_replayed_bucket_event_and_stage_messages_add_nothing(photo_env: PhotoEnv) -> None:

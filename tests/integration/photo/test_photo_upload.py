@@ -1,4 +1,6 @@
-"""upload and ingest against a real S3/SQS server and a real Redis."""
+"""upload and ingest against a real S3/SQS server and a real Redis. The API's routes are called
+through the gateway on the lightbox plugin (photo_app); ingest's edge cases get hand-made bucket
+events (photo_env)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 from itsdangerous import URLSafeTimedSerializer
-from photo_harness import CORPUS, TOKEN_SECRET, PhotoEnv, bearer, http_event, sample_event
+from photo_harness import CORPUS, TOKEN_SECRET, PhotoApp, PhotoEnv, http_event, sample_event
 from photolib import auth
 
 CANON = CORPUS / "exif" / "Canon_40D.jpg"
@@ -87,52 +89,55 @@ def test_object_that_does_not_match_its_row_fails_with_a_reason(photo_env: Photo
     ({"filename": "x.jpg", "content_type": "image/jpeg"}, "invalid_size"),
     ("not json", "invalid_json"),
 ])
-def test_bad_upload_requests_get_a_clear_400(photo_env: PhotoEnv, body: Any, code: str) -> None:
+def test_bad_upload_requests_get_a_clear_400(photo_app: PhotoApp, body: Any, code: str) -> None:
     raw = body if isinstance(body, str) else json.dumps(body)
-    status, out = call(photo_env, http_event("POST", "/uploads", "/uploads", body=raw))
+    status, out = photo_app.api("POST", "/uploads", data=raw, headers={"content-type": "application/json"})
     assert status == 400
     assert out["error"]["code"] == code and out["error"]["message"]
-    assert photo_env.repo.page("alice")[0] == []
+    assert photo_app.repo.page("alice")[0] == []
 
 
-def test_multipart_upload_writes_blob_and_row(photo_env: PhotoEnv) -> None:
+def test_multipart_upload_writes_blob_and_row(photo_app: PhotoApp) -> None:
     data = CANON.read_bytes()
     prepared = requests.Request("POST", "http://x/photos", files={"file": ("Canon 40D.jpg", data, "image/jpeg")}).prepare()
     assert isinstance(prepared.body, bytes)
-    status, out = call(photo_env, http_event("POST", "/photos", "/photos", body=prepared.body,
-                                             headers={"content-type": prepared.headers["Content-Type"]}))
+    # run=False: stop at what the request itself did; the bucket event it caused waits on its queue.
+    status, out = photo_app.api("POST", "/photos", data=prepared.body,
+                                headers={"content-type": prepared.headers["Content-Type"]}, run=False)
     assert status == 201, out
     photo_id = out["photo"]["id"]
     assert out["photo"]["filename"] == "Canon 40D.jpg" and out["photo"]["declared_size"] == len(data)
-    stored = photo_env.s3.get_object(Bucket=photo_env.bucket, Key=f"originals/alice/{photo_id}")
+    stored = photo_app.lightbox.s3.client.get_object(Bucket=photo_app.bucket, Key=f"originals/alice/{photo_id}")
     assert stored["Body"].read() == data and stored["ContentType"] == "image/jpeg"
-    photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)
-    assert photo_env.repo.get(photo_id).status == "queued"  # type: ignore[union-attr]
+    assert photo_app.repo.get(photo_id).status == "pending_upload"  # type: ignore[union-attr]
+    photo_app.lightbox.drain()
+    assert [c.function for c in photo_app.lightbox.invocations][:2] == ["UploadFunction", "IngestFunction"]
+    assert photo_app.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
 
 
-def test_list_get_and_delete_are_scoped_to_the_client(photo_env: PhotoEnv) -> None:
-    ids = [photo_env.create_upload(f"{i}.jpg", "image/png", 10)["photo"]["id"] for i in range(3)]
-    photo_env.create_upload("bob.jpg", "image/png", 10, client="bob")
+def test_list_get_and_delete_are_scoped_to_the_client(photo_app: PhotoApp) -> None:
+    app = photo_app
+    ids = [app.create_upload(f"{i}.jpg", "image/png", 10)["photo"]["id"] for i in range(3)]
+    app.create_upload("bob.jpg", "image/png", 10, client="bob")
 
-    status, page = call(photo_env, http_event("GET", "/photos", "/photos", query={"limit": "2"}))
+    status, page = app.api("GET", "/photos", query={"limit": "2"})
     assert status == 200 and [p["id"] for p in page["items"]] == ids[::-1][:2]
-    status, rest = call(photo_env, http_event("GET", "/photos", "/photos", query={"cursor": page["next_cursor"]}))
+    status, rest = app.api("GET", "/photos", query={"cursor": page["next_cursor"]})
     assert [p["id"] for p in rest["items"]] == ids[:1] and rest["next_cursor"] is None
-    status, none = call(photo_env, http_event("GET", "/photos", "/photos", query={"status": "completed"}))
+    status, none = app.api("GET", "/photos", query={"status": "completed"})
     assert none["items"] == []
-    status, err = call(photo_env, http_event("GET", "/photos", "/photos", query={"status": "nope"}))
+    status, err = app.api("GET", "/photos", query={"status": "nope"})
     assert status == 400 and "pending_upload" in err["error"]["message"]
 
-    status, one = call(photo_env, http_event("GET", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]}))
+    status, one = app.api("GET", f"/photos/{ids[0]}")
     assert status == 200 and one["photo"]["status"] == "pending_upload" and one["derivatives"] == {}
-    status, _ = call(photo_env, http_event("GET", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]},
-                                           headers=bearer("bob")))
+    status, _ = app.api("GET", f"/photos/{ids[0]}", client="bob")
     assert status == 404
 
-    status, _ = call(photo_env, http_event("DELETE", "/photos/{id}", f"/photos/{ids[0]}", path_params={"id": ids[0]}))
+    status, _ = app.api("DELETE", f"/photos/{ids[0]}")
     assert status == 204
-    assert photo_env.repo.get(ids[0]) is None
-    assert [e["type"] for e in photo_env.events()] == ["photo.deleted"]
+    assert app.repo.get(ids[0]) is None
+    assert [e["type"] for e in app.events()] == ["photo.deleted"]
 
 
 def test_catch_all_route_matches_raw_path(photo_env: PhotoEnv) -> None:
@@ -147,9 +152,9 @@ def test_catch_all_route_matches_raw_path(photo_env: PhotoEnv) -> None:
     assert status == 404 and "POST /uploads" in out["error"]["message"]
 
 
-def test_presigned_post_policy_pins_key_type_and_length(photo_env: PhotoEnv) -> None:
+def test_presigned_post_policy_pins_key_type_and_length(photo_app: PhotoApp) -> None:
     # moto accepts any POST form, so the policy S3/MinIO enforce is checked here by reading it.
-    created = photo_env.create_upload("a.jpg", "image/jpeg", 1234)
+    created = photo_app.create_upload("a.jpg", "image/jpeg", 1234)
     fields = created["upload"]["post"]["fields"]
     policy = json.loads(base64.b64decode(fields["policy"]))
     key = f"originals/alice/{created['photo']['id']}"
