@@ -3,6 +3,7 @@ three photos and one fake get three thumbnails and one failure message, live, wi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install chromium"
+    if not Path(CHROMIUM).is_file():
+        # CI installs it (.ci/run) and must run this test; elsewhere it is a system package a
+        # person may not have, and the rest of the suite must still run.
+        assert os.environ.get("CI") != "true", f"{CHROMIUM} is missing in CI: .ci/run installs Debian's chromium"
+        pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium to run the browser test")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
