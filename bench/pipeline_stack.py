@@ -42,14 +42,24 @@ class Stack:
 def start(data_dir: Path, workers: int, extra_env: dict[str, str] | None = None) -> Stack:
     """`lightbox up --workers N` on embedded Redis and S3, as a user starts it, logging JSON lines."""
     port = free_port()
-    env = {**os.environ, "LIGHTBOX_DATA_DIR": str(data_dir), "LIGHTBOX_LOG_FORMAT": "json",
-           "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data_dir}/photos.db", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "LIGHTBOX_DATA_DIR": str(data_dir),
+        "LIGHTBOX_LOG_FORMAT": "json",
+        "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data_dir}/photos.db",
+        **(extra_env or {}),
+    }
     for name in ("REDIS_URL", "S3_ENDPOINT_URL", "LIGHTBOX_WORKERS"):
         env.pop(name, None)
     log_path = data_dir / "up.log"
     with log_path.open("wb") as log:  # a file, not a pipe: nobody drains a pipe while we measure
-        proc = subprocess.Popen([sys.executable, "-m", "local.cli", "up", "-p", str(port), "--workers", str(workers)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "local.cli", "up", "-p", str(port), "--workers", str(workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     state = data_dir / "state.json"
     deadline = time.monotonic() + 90
@@ -85,12 +95,17 @@ def stop(stack: Stack) -> None:
 def upload(url: str, path: Path, data: bytes, http: requests.Session) -> str:
     """POST /uploads, then the bytes straight to S3 with the presigned POST; returns the photo id."""
     content_type = TYPES[path.suffix.lower()]
-    created = http.post(f"{url}/uploads", json={"filename": path.name, "content_type": content_type,
-                                                 "size": len(data)}, timeout=30)
+    created = http.post(
+        f"{url}/uploads",
+        json={"filename": path.name, "content_type": content_type, "size": len(data)},
+        timeout=30,
+    )
     created.raise_for_status()
     body = created.json()
     post = body["upload"]["post"]
-    sent = http.post(post["url"], data=post["fields"], files={"file": (path.name, data, content_type)}, timeout=60)
+    sent = http.post(
+        post["url"], data=post["fields"], files={"file": (path.name, data, content_type)}, timeout=60
+    )
     sent.raise_for_status()
     return str(body["photo"]["id"])
 
@@ -135,7 +150,11 @@ def invocations(log_path: Path, since: float) -> dict[str, list[float]]:
         if not line.startswith("{") or '"duration_ms"' not in line:
             continue
         record = json.loads(line)
-        when = datetime.strptime(record["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() if "time" in record else since
+        when = (
+            datetime.strptime(record["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+            if "time" in record
+            else since
+        )
         if record.get("outcome") == "ok" and when >= since:
             out[record["function"]].append(float(record["duration_ms"]))
     return out
@@ -158,7 +177,13 @@ def job_runs(redis: Redis, queues: list[str], since: float) -> list[JobRun]:
         for job in Job.fetch_many(registry.get_job_ids(), connection=redis, serializer=JSONSerializer):
             if job is None or not (job.enqueued_at and job.started_at and job.ended_at):
                 continue
-            run = JobRun(name, str(job.worker_name), _epoch(job.enqueued_at), _epoch(job.started_at), _epoch(job.ended_at))
+            run = JobRun(
+                name,
+                str(job.worker_name),
+                _epoch(job.enqueued_at),
+                _epoch(job.started_at),
+                _epoch(job.ended_at),
+            )
             if run.enqueued >= since:
                 out.append(run)
     return out
