@@ -82,12 +82,21 @@ class BucketPoller:
     def poll_once(self, wait_seconds: int = 1) -> int:
         resp = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
         delivered = 0
-        for msg in resp.get("Messages", []):
-            body = json.loads(msg["Body"])
-            if body.get("Event") != "s3:TestEvent":
-                delivered += s3_events.deliver(self.broker, body.get("Records") or [])
-            # Deleted only once its invokes are queued in Redis, so a crash here redelivers.
-            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=msg["ReceiptHandle"])
+        done: list[dict[str, str]] = []
+        try:
+            for msg in resp.get("Messages", []):
+                body = json.loads(msg["Body"])
+                if body.get("Event") != "s3:TestEvent":
+                    delivered += s3_events.deliver(self.broker, body.get("Records") or [])
+                done.append({"Id": str(len(done)), "ReceiptHandle": msg["ReceiptHandle"]})
+        finally:
+            # Deleted only once their invokes are queued in Redis, so a crash here redelivers; the
+            # whole receive in one call, since every call waits its turn on the busy S3 server.
+            if done:
+                failed = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done).get("Failed", [])
+                if failed:  # they come back after the visibility timeout; ingest is idempotent
+                    log.warning("bucket events: %d record(s) not deleted, will be delivered again: %s",
+                                len(failed), failed)
         return delivered
 
     def _run(self) -> None:

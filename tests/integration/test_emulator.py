@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 
+from local import defaults
 from local.broker import Broker
 from local.stack import Stack
 
@@ -111,6 +112,21 @@ def test_buckets_get_the_templates_cors_rules(sample_stack: Stack) -> None:
         "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://app.example"
+
+
+def test_bucket_events_leave_the_notification_queue_once_delivered(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", endpoint_url=sample_stack.settings.s3_endpoint)
+    for i in range(5):  # quickly, so one receive carries several records
+        s3.put_object(Bucket="sample-uploads", Key=f"incoming/batch-{i}.txt", Body=b"x")
+    assert sorted(e["key"] for e in recorded("s3", n=5)) == [f"incoming/batch-{i}.txt" for i in range(5)]
+    sqs = boto3.client("sqs", endpoint_url=sample_stack.settings.s3_endpoint, region_name="us-east-1")
+    url = sqs.get_queue_url(QueueName=defaults.BUCKET_EVENTS_QUEUE)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + 10  # the poller deletes right after queueing the invokes
+    while (left := sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]) != dict.fromkeys(
+            names, "0") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == dict.fromkeys(names, "0")  # none would come back as a duplicate event
 
 
 def test_queue_message_invokes_the_queue_function(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]

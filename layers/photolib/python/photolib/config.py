@@ -7,6 +7,9 @@ default written here. The template sets the production values; defaults suit a l
 
 from __future__ import annotations
 
+import functools
+import os
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -82,7 +85,31 @@ class Settings(BaseSettings):
         return str(url)
 
 
+def _env_names() -> frozenset[str]:
+    """The variables Settings reads, lower-cased (it matches them case-insensitively)."""
+    names: set[str] = set()
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).lower() for choice in alias.choices)
+        else:
+            names.add(name)
+    return frozenset(names)
+
+
+_ENV_NAMES = _env_names()
+
+
+@functools.lru_cache(maxsize=32)
+def _settings_for(env: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings()  # type: ignore[call-arg]  # every field comes from the environment or its default
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings for this invocation: read the environment each time (cheap) so tests and the
-    emulator can change it between invocations; clients built from it are cached per value."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Settings for this invocation: read the environment each time so tests and the emulator can
+    change it between invocations; clients built from it are cached per value. Parsing costs
+    pydantic-settings about half a millisecond and every invocation asks, so the result is cached
+    on the values of the variables it reads: a changed variable gives a new Settings."""
+    if overrides:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    return _settings_for(tuple(sorted((k, v) for k, v in os.environ.items() if k.lower() in _ENV_NAMES)))
