@@ -8,6 +8,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import DequeueStrategy
 
 from local import defaults, jobs
 from local.broker import Broker
@@ -46,4 +47,7 @@ def run_worker(runtime: Runtime, connection: Redis, *, burst: bool = False, name
         worker_ttl=defaults.MAINTENANCE_INTERVAL_SECONDS + 15,
     )
     # RQ logs every failed job as a traceback; jobs.py logs what happens next instead.
-    return bool(worker.work(burst=burst, with_scheduler=True, logging_level="CRITICAL"))
+    # Round robin: on AWS each queue is polled on its own, so a backlog on one queue never holds
+    # back another's messages (in RQ's default order the first queue starves the rest).
+    return bool(worker.work(burst=burst, with_scheduler=True, logging_level="CRITICAL",
+                            dequeue_strategy=DequeueStrategy.ROUND_ROBIN))
