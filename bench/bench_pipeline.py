@@ -46,7 +46,7 @@ from bench import pipeline_stack
 from bench.pipeline_report import QUEUES, report
 from bench.report import write_section
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 TITLE = "Pipeline throughput"
 
 Work = Callable[[Any, Photo, bytes], Any]

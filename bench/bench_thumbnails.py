@@ -31,7 +31,7 @@ from PIL import Image
 
 from bench.report import write_section
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 SIZES = (150, 300, 600)
 MAX_PIXELS = 100_000_000
 TITLE = "Thumbnails vs libvips"

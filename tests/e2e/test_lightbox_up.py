@@ -15,7 +15,7 @@ from local import tokens
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 FILES = sorted(p for d in ("exif", "orientation", "mobile", "invalid") for p in (CORPUS / d).iterdir()
                if p.suffix.lower() in (".jpg", ".heic"))
 # The token `lightbox token alice` prints for this template.

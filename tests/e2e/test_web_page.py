@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 PHOTOS = [CORPUS / "exif" / "Canon_40D.jpg", CORPUS / "exif" / "DSCN0010.jpg", CORPUS / "orientation" / "Portrait_6.jpg"]
 CHROMIUM = "/usr/bin/chromium"  # Debian's, not a downloaded browser
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -24,7 +24,7 @@ from photolib.db import PhotoRepository, connect
 from local.testing import Lightbox
 
 ROOT = Path(__file__).resolve().parents[3]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 EVENTS = ROOT / "events"
 TOKEN_SECRET = "photo-tests-token-secret"  # photo_env puts it in TOKEN_SECRET
 

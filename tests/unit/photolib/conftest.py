@@ -1,4 +1,4 @@
-"""The shared corpus of real photos: the folder shared/corpus beside the repository."""
+"""The corpus of real photos in tests/corpus (sources and licences in its README)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "README.md").is_file():
         # Fail, not skip: a missing corpus must not turn these tests green.
-        pytest.fail(f"photo corpus not found at {CORPUS.resolve()} (expected shared/ beside the repo)")
+        pytest.fail(f"photo corpus not found at {CORPUS.resolve()} (expected tests/corpus in the repository)")
     return CORPUS.resolve()
