@@ -4,7 +4,9 @@
    grace period) is admitted exactly as ingest would admit it.
 2. A row whose upload never came (pending_upload, no object, older than UPLOAD_EXPIRY_MINUTES)
    fails with stage "upload", so the client stops waiting for it.
-3. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
+3. A photo queued or processing with no progress for STUCK_MINUTES lost its stage message (a
+   Redis that came back without its data, a job removed by hand): the message is sent again.
+4. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
    is older than ORPHAN_GRACE_MINUTES: younger ones may belong to an upload still being created.
 
 Every step is idempotent, so overlapping runs or a re-run after a crash do no harm.
@@ -19,7 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from photolib.models import PhotoStatus, ScheduledEvent, utcnow
-from photolib.pipeline import DERIVATIVES_PREFIX, ORIGINALS_PREFIX, Deps, ingest_object, parse_original_key
+from photolib.pipeline import (
+    DERIVATIVES_PREFIX,
+    ORIGINALS_PREFIX,
+    Deps,
+    ingest_object,
+    parse_original_key,
+    resume,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,12 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
             deps.fail(photo, "upload", f"no upload arrived within {s.upload_expiry_minutes} minutes; "
                                        "request a new upload with POST /uploads")
             counts["expired"] += 1
+
+    stuck_before = now - timedelta(minutes=s.stuck_minutes)
+    for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING):
+        for photo in deps.repo.stale(status, stuck_before):
+            if resume(deps, photo):
+                counts[f"resumed_{status}"] += 1
 
     for obj in deps.storage.objects(DERIVATIVES_PREFIX):
         m = _DERIVATIVE_KEY.match(obj.key)

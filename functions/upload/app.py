@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from photolib.exceptions import InvalidCursor, TransientError
+from photolib.exceptions import InvalidCursor, RateLimited, TransientError
 from photolib.models import (
     EventType,
     HttpApiEvent,
@@ -30,6 +30,7 @@ from photolib.models import (
     valid_client_id,
 )
 from photolib.pipeline import Deps, derivative_prefix, original_key
+from photolib.ratelimit import check_upload_rate
 from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ def handler(event: dict[str, Any], context: Any) -> Response:
         return route(request, Deps.load())
     except ApiError as exc:
         return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+    except RateLimited as exc:
+        return _json(429, {"error": {"code": "rate_limited", "message": str(exc)}},
+                     headers={"retry-after": str(exc.retry_after)})
     except TransientError as exc:
         log.warning("transient failure: %s", exc)
         return _json(503, {"error": {"code": "unavailable", "message": "storage is busy; retry shortly"}},
@@ -69,6 +73,7 @@ def client_id_of(request: HttpApiEvent) -> str:
 
 
 def create_upload(request: HttpApiEvent, deps: Deps) -> Response:
+    check_upload_rate(client_id_of(request), deps.settings, deps.redis)
     upload = _parse_upload(_json_body(request), deps)
     photo = _new_photo(request, upload)
     deps.repo.create(photo)
@@ -86,6 +91,7 @@ def create_upload(request: HttpApiEvent, deps: Deps) -> Response:
 
 
 def upload_photo(request: HttpApiEvent, deps: Deps) -> Response:
+    check_upload_rate(client_id_of(request), deps.settings, deps.redis)
     filename, content_type, data = _file_part(request, deps.settings.max_upload_bytes)
     upload = _parse_upload({"filename": filename, "content_type": content_type, "size": len(data)}, deps)
     photo = _new_photo(request, upload)

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from photolib import events, queue
-from photolib.config import Settings, load_settings
+from photolib.config import DEFAULT_PIPELINE, Settings, load_settings
 from photolib.db import PhotoRepository, open_repository
 from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto
 from photolib.models import (
@@ -134,6 +134,19 @@ def _mismatch(photo: Photo, obj: ObjectInfo, max_bytes: int) -> str | None:
     if stored_type and stored_type != photo.content_type:
         return f"uploaded as {stored_type!r} but declared {photo.content_type!r}; send the declared Content-Type"
     return None
+
+
+def resume(deps: Deps, photo: Photo) -> bool:
+    """Send again the stage message of a photo that stopped moving (queued or processing, its
+    message lost: Redis restarted without its data, a job dropped by hand). The stage it was at
+    runs again, which is safe because stages are idempotent. False: it moved on meanwhile."""
+    stage = photo.stage if photo.stage in DEFAULT_PIPELINE else DEFAULT_PIPELINE[0]
+    message = StageMessage.first(photo).model_copy(update={"step": DEFAULT_PIPELINE.index(stage)})
+    # Touching updated_at (same status and stage) makes the next run wait a full period again.
+    if not deps.repo.update(photo.id, only_if=(photo.status,), stage=photo.stage):
+        return False
+    deps.send(message)
+    return True
 
 
 # --- stages --------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential, wait_random
 
 from photolib.config import Settings
 from photolib.exceptions import BlobMissing, TransientError
@@ -30,6 +30,9 @@ _TRANSIENT_CODES = {
     "InternalError", "ServiceUnavailable", "SlowDown", "Throttling", "ThrottlingException",
     "RequestTimeout", "RequestTimeoutException", "RequestLimitExceeded", "503", "500", "502", "504",
 }
+# How long one call keeps retrying before the trigger's own retry takes over: long enough to ride
+# out an S3/MinIO restart (seconds), short against the functions' 30 s timeout.
+RETRY_BUDGET_SECONDS = 12.0
 # tenacity owns retrying; botocore's own retries would multiply the attempts and the wait.
 _BOTO_CONFIG = Config(
     signature_version="s3v4", retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=30,
@@ -37,7 +40,8 @@ _BOTO_CONFIG = Config(
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, BotoConnectionError | ReadTimeoutError):
+    # HTTPClientError: the connection was reset or closed mid-request (a server restarting).
+    if isinstance(exc, BotoConnectionError | ReadTimeoutError | HTTPClientError):
         return True
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
@@ -49,7 +53,7 @@ def is_transient(exc: BaseException) -> bool:
 def aws_call(func: Callable[P, R]) -> Callable[P, R]:
     """Retry transient AWS errors a few times, then raise TransientError for the trigger to retry."""
     retrying = retry(
-        retry=retry_if_exception(is_transient), stop=stop_after_attempt(4),
+        retry=retry_if_exception(is_transient), stop=stop_after_delay(RETRY_BUDGET_SECONDS),
         wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True,
     )(func)
 

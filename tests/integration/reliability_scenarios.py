@@ -1,0 +1,366 @@
+"""Faults and bad inputs played against a running PhotoStack, each counted the same way: photos
+in, refused at the API (a clear 4xx), completed, failed with a reason, lost. The tests run them
+small and assert on them; bench/reliability.py runs them larger and writes docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from photo_client import ROOT
+from photo_stack import DERIVATIVE_KINDS, STAGE_QUEUES, TRANSIENT_MARK, PhotoStack, Upload
+from PIL import Image
+from rq import Worker
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+CANON = CORPUS / "exif" / "Canon_40D.jpg"
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    photos_in: int = 0
+    refused: int = 0  # a 4xx at the API (or at the bucket) with an error message
+    completed: int = 0  # completed, with every derivative and stage result, and no extra blob
+    failed: int = 0  # failed, with a reason
+    lost: int = 0  # anything else: not final, failed without a reason, completed but incomplete
+    notes: str = ""
+    detail: dict[str, str] = field(default_factory=dict)  # input or photo -> what became of it
+
+    def row(self) -> list[str]:
+        return [self.scenario, str(self.photos_in), str(self.refused), str(self.completed), str(self.failed),
+                str(self.lost), self.notes]
+
+
+def photo(width: int = 1200, height: int = 900, seed: int = 0) -> bytes:
+    """A JPEG with enough detail that every stage does real work on it."""
+    noise = Image.effect_noise((width // 4, height // 4), 40 + seed % 20).resize((width, height))
+    image = Image.merge("RGB", (noise, noise.rotate(90, expand=False), Image.linear_gradient("L").resize((width, height))))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def judge(stack: PhotoStack, outcome: Outcome, ids: list[str], timeout: float = 60.0) -> dict[str, str]:
+    """Wait for the photos to settle, then count them; returns id -> completed | failed | lost."""
+    status = stack.wait_final(ids, timeout)
+    rows = stack.photos(ids)
+    verdict: dict[str, str] = {}
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            verdict[pid] = "lost: no row"
+        elif status[pid] == "completed":
+            blobs = stack.blobs(f"derivatives/{row['client_id']}/{pid}/")
+            whole = (stack.derivatives(pid) == DERIVATIVE_KINDS and len(blobs) == len(DERIVATIVE_KINDS)
+                     and len(stack.stage_results(pid)) == len(STAGE_QUEUES))
+            verdict[pid] = "completed" if whole else f"lost: completed with derivatives {sorted(blobs)}"
+        elif status[pid] == "failed" and row["failure_reason"]:
+            verdict[pid] = "failed"
+            outcome.detail.setdefault(pid, f"failed at {row['stage']}: {row['failure_reason']}")
+        else:
+            verdict[pid] = f"lost: {status[pid]}"
+    outcome.photos_in += len(ids)
+    outcome.completed += sum(v == "completed" for v in verdict.values())
+    outcome.failed += sum(v == "failed" for v in verdict.values())
+    outcome.lost += sum(v.startswith("lost") for v in verdict.values())
+    for pid, v in verdict.items():
+        if v.startswith("lost"):
+            outcome.detail[pid] = v
+    return verdict
+
+
+def _uploads(stack: PhotoStack, n: int, client: str = "alice") -> list[Upload]:
+    data = photo()
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda _: stack.upload(data, client=client), range(n)))
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+def worker_killed_mid_stage(stack: PhotoStack, photos: int = 4) -> tuple[Outcome, set[str]]:
+    """SIGKILL the worker running a job of each stage (S3 slowed so the job is caught mid-call);
+    a replacement starts, the dead worker's job runs again. Returns the queues a kill landed in."""
+    outcome = Outcome("worker SIGKILLed in the middle of each stage")
+    uploads = _uploads(stack, photos)
+    stack.proxy.latency = 0.3
+    stack.deliver(uploads)
+    conn = stack.connection()
+    killed: set[str] = set()
+    deadline = time.monotonic() + 30
+    while killed != set(STAGE_QUEUES) and time.monotonic() < deadline:
+        for queue in set(STAGE_QUEUES) - killed:
+            running = StartedJobRegistry(queue, connection=conn).get_job_ids(cleanup=False)
+            if not running:
+                continue
+            job = Job.fetch(running[0], connection=conn, serializer=JSONSerializer)
+            worker = Worker.find_by_key(f"{Worker.redis_worker_namespace_prefix}{job.worker_name}", connection=conn)
+            proc = stack.worker_by_pid(worker.pid) if worker and worker.pid else None
+            if proc is not None:
+                stack.kill_worker(proc)
+                stack.start_worker()
+                killed.add(queue)
+        time.sleep(0.005)
+    stack.proxy.latency = 0.0
+    judge(stack, outcome, [u.photo_id for u in uploads], timeout=60)
+    outcome.notes = f"{len(killed)} kills, one per stage; each killed job ran again on another worker"
+    return outcome, killed
+
+
+def redis_restarted(stack: PhotoStack, photos: int = 20) -> Outcome:
+    """Workers paused, events delivered (jobs queued), redis-server stopped and started on its
+    AOF; then the workers resume and a second batch goes through the same api processes."""
+    outcome = Outcome("Redis restarted with jobs queued (AOF)")
+    first, second = _uploads(stack, photos // 2), _uploads(stack, photos - photos // 2)
+    for proc in stack.workers:
+        proc.send_signal(19)  # SIGSTOP: nothing is taken off the queues while Redis goes away
+    stack.deliver(first)
+    queued = sum(stack.unsettled_jobs().values())
+    stack.restart_redis()
+    for proc in stack.workers:
+        proc.send_signal(18)  # SIGCONT
+    stack.deliver(second)
+    judge(stack, outcome, [u.photo_id for u in first + second], timeout=60)
+    outcome.notes = f"{queued} jobs queued at the restart; api and workers reconnected on their own"
+    return outcome
+
+
+def s3_down(stack: PhotoStack, photos: int = 10, seconds: float = 5.0) -> Outcome:
+    outcome = Outcome(f"S3 unreachable for {seconds:g} s during processing")
+    uploads = _uploads(stack, photos)
+    stack.deliver(uploads)
+    time.sleep(0.2)
+    stack.proxy.down()
+    in_flight = sum(row["status"] != "completed" for row in stack.photos(u.photo_id for u in uploads).values())
+    time.sleep(seconds)
+    stack.proxy.up()
+    judge(stack, outcome, [u.photo_id for u in uploads], timeout=60)
+    outcome.notes = f"{in_flight} photos unfinished when it went down; calls retried with backoff"
+    return outcome
+
+
+def events_duplicated_and_lost(stack: PhotoStack, photos: int = 10) -> tuple[Outcome, dict[str, int]]:
+    """Every bucket event delivered twice but one never; one photo queued whose stage message was
+    lost. One reconcile run repairs both."""
+    outcome = Outcome("bucket events twice, one never; a stage message lost")
+    uploads = _uploads(stack, photos)
+    delivered = uploads[:-2]  # uploads[-2]'s event never comes
+    stack.deliver(delivered)
+    stack.deliver(delivered)
+    # The state ingest leaves when its stage message is lost on the way (row queued, no message).
+    stuck = uploads[-1]
+    with sqlite3.connect(stack.db, timeout=30) as db:
+        db.execute("UPDATE photos SET status = 'queued', size = declared_size WHERE id = ?", (stuck.photo_id,))
+    stack.wait_final([u.photo_id for u in delivered], timeout=60)
+    repaired = stack.reconcile()
+    judge(stack, outcome, [u.photo_id for u in uploads], timeout=60)
+    outcome.notes = f"one reconcile run: {dict(sorted(repaired.items()))}"
+    return outcome, repaired
+
+
+def sqlite_locked(stack: PhotoStack, photos: int = 10, seconds: float = 3.0) -> tuple[Outcome, list[int]]:
+    """Another process holds SQLite's write lock while photos go through and a client creates uploads."""
+    outcome = Outcome(f"SQLite write-locked for {seconds:g} s by another writer")
+    uploads = _uploads(stack, photos)
+    locked = threading.Event()
+
+    def hold() -> None:
+        db = sqlite3.connect(stack.db, timeout=30, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE photos SET updated_at = updated_at WHERE 0")
+        locked.set()
+        time.sleep(seconds)
+        db.execute("COMMIT")
+        db.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait()
+    stack.deliver(uploads)
+    # What a client sees meanwhile: requests that write wait for the lock, none fails.
+    statuses = [stack.create_upload("during-lock.jpg", "image/jpeg", 10).status_code for _ in range(3)]
+    holder.join()
+    judge(stack, outcome, [u.photo_id for u in uploads], timeout=60)
+    outcome.notes = f"stages and POST /uploads waited for the lock (API answered {sorted(set(statuses))})"
+    return outcome, statuses
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BadInput:
+    name: str
+    data: bytes
+    content_type: str = "image/jpeg"
+    filename: str = "photo.jpg"
+    declared_size: int | None = None  # None: len(data)
+    expect: tuple[str, ...] = ("failed",)  # refused | failed | completed
+
+
+def _png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def _big_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 60_000  # ImageDescription: a 60 KB APP1 segment, near JPEG's 64 KB cap
+    return _encoded(Image.new("RGB", (640, 480), (90, 140, 200)), "JPEG", exif=exif.tobytes())
+
+
+def bad_inputs() -> list[BadInput]:
+    canon = CANON.read_bytes()
+    png = _encoded(Image.new("RGB", (64, 48), (200, 30, 30)), "PNG")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
+    html = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+    refused = ("refused",)
+    inputs = [BadInput(f"corpus invalid/{p.name}", p.read_bytes(), filename=p.name, expect=("completed", "failed"))
+              for p in sorted((CORPUS / "invalid").iterdir())]
+    inputs += [
+        BadInput("zero bytes", b"", expect=refused),
+        BadInput("zero bytes sent, 10 declared", b"", declared_size=10),
+        BadInput("1x1 PNG", _encoded(Image.new("RGB", (1, 1)), "PNG"), "image/png", "dot.png", expect=("completed",)),
+        BadInput("PNG header claiming 50000x50000", _png(50_000, 50_000), "image/png", "bomb.png"),
+        BadInput("truncated JPEG (first half)", canon[: len(canon) // 2]),
+        BadInput("JPEG cut inside its header", canon[:300]),
+        BadInput("PNG bytes named .jpg, sent as image/jpeg", png),
+        BadInput("SVG as image/svg+xml", svg, "image/svg+xml", "x.svg", expect=refused),
+        BadInput("SVG sent as image/png", svg, "image/png", "x.png"),
+        BadInput("HTML as text/html", html, "text/html", "x.html", expect=refused),
+        BadInput("HTML sent as image/jpeg", html),
+        BadInput("JPEG with a 60 KB EXIF block", _big_exif(), expect=("completed",)),
+        BadInput("file name with ../", canon, filename="../../etc/passwd.jpg", expect=refused),
+        BadInput("file name with NUL", canon, filename="cat\x00.jpg", expect=refused),
+        BadInput("file name with an RTL override", canon, filename="cat\u202egpj.exe", expect=refused),
+        BadInput("file name of 1,000 characters", canon, filename="x" * 996 + ".jpg", expect=refused),
+        BadInput("declared size over the limit", canon, declared_size=10**10, expect=refused),
+        BadInput("body larger than declared", canon, declared_size=len(canon) // 2, expect=("refused", "failed")),
+        BadInput("body smaller than declared", canon[:1000], declared_size=len(canon)),
+    ]
+    return inputs
+
+
+def try_bad_inputs(stack: PhotoStack, inputs: list[BadInput]) -> tuple[Outcome, dict[str, str]]:
+    """Each input as a client would send it; returns input name -> refused | failed | completed | lost."""
+    outcome = Outcome("bad input (every kind tried)")
+    result: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for bad in inputs:
+        declared = len(bad.data) if bad.declared_size is None else bad.declared_size
+        r = stack.create_upload(bad.filename, bad.content_type, declared)
+        if 400 <= r.status_code < 500 and r.json()["error"]["message"]:
+            outcome.refused += 1
+            outcome.photos_in += 1
+            result[bad.name] = "refused"
+            outcome.detail[bad.name] = f"{r.status_code} {r.json()['error']['message']}"
+            continue
+        assert r.status_code == 201, (bad.name, r.status_code, r.text)
+        post = r.json()["upload"]["post"]
+        sent = _send_form(post, bad)
+        if 400 <= sent.status_code < 500:  # the bucket enforced the policy (S3, MinIO; moto does not)
+            outcome.refused += 1
+            outcome.photos_in += 1
+            result[bad.name] = "refused"
+            outcome.detail[bad.name] = f"bucket said {sent.status_code}"
+            continue
+        head = stack.s3.head_object(Bucket=stack.bucket, Key=post["fields"]["key"])
+        upload = Upload(r.json()["photo"]["id"], "alice", post["fields"]["key"], head["ContentLength"],
+                        head["ETag"].strip('"'))
+        stack.deliver([upload])
+        ids[bad.name] = upload.photo_id
+    verdict = judge(stack, outcome, list(ids.values()), timeout=60)
+    for name, pid in ids.items():
+        result[name] = verdict[pid]
+        outcome.detail[name] = outcome.detail.pop(pid, verdict[pid])
+    outcome.notes = f"{len(inputs)} kinds; workers kept serving"
+    return outcome, result
+
+
+def _send_form(post: dict[str, Any], bad: BadInput) -> requests.Response:
+    return requests.post(post["url"], data=post["fields"], files={"file": ("f", bad.data, bad.content_type)},
+                         timeout=30)
+
+
+# --- load with chaos ------------------------------------------------------------------------------
+
+
+def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill_every: float = 0.7,
+                    bad_every: int = 10, seed: int = 6) -> tuple[Outcome, dict[str, object]]:
+    """`clients` clients upload `photos` photos at once (every `bad_every`-th a truncated JPEG)
+    while a worker is SIGKILLed and replaced every ~kill_every seconds."""
+    outcome = Outcome(f"{photos} photos by {clients} clients, workers killed at random")
+    rng = random.Random(seed)
+    good, bad = photo(800, 600), CANON.read_bytes()[:20_000]
+    stop = threading.Event()
+    kills = 0
+
+    def chaos() -> None:
+        nonlocal kills
+        while not stop.wait(rng.uniform(0.5, 1.5) * kill_every):
+            if stack.workers:
+                stack.kill_worker(rng.choice(stack.workers))
+                stack.start_worker()
+                kills += 1
+
+    def client(c: int) -> list[Upload]:
+        mine = []
+        for i in range(c, photos, clients):
+            data = bad if bad_every and i % bad_every == bad_every - 1 else good
+            u = stack.upload(data, client=f"client{c}")
+            stack.deliver([u])
+            mine.append(u)
+        return mine
+
+    killer = threading.Thread(target=chaos)
+    killer.start()
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            uploads = [u for batch in pool.map(client, range(clients)) for u in batch]
+        ids = [u.photo_id for u in uploads]
+        stack.wait_final(ids, timeout=max(60.0, photos * 0.3))
+    finally:
+        stop.set()
+        killer.join()
+    # A job whose last receive was killed sits in the DLQ with its photo unfinished: reconcile's
+    # run resumes such photos, as the scheduled run would.
+    resumed = stack.reconcile()
+    verdict = judge(stack, outcome, ids, timeout=60)
+    unsettled = stack.wait_settled(30)
+    rows = stack.photos(ids)
+    transient = {pid for pid, v in verdict.items() if v == "failed" and TRANSIENT_MARK in (rows[pid]["failure_reason"] or "")}
+    facts: dict[str, object] = {"kills": kills, "unsettled": unsettled, "dlq": stack.dead_letter_photos(),
+                                "transient_failures": transient, "resumed": resumed}
+    outcome.notes = (f"{kills} workers SIGKILLed; {len(facts['dlq'])} in the DLQ "  # type: ignore[arg-type]
+                     f"= {len(transient)} failed for transient reasons; jobs left started/scheduled: {sum(unsettled.values())}")
+    return outcome, facts
+
+
+SCENARIOS: dict[str, Callable[..., object]] = {
+    "kill": worker_killed_mid_stage, "redis": redis_restarted, "s3": s3_down, "events": events_duplicated_and_lost,
+    "sqlite": sqlite_locked, "bad": try_bad_inputs, "load": load_with_kills,
+}
