@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
@@ -14,6 +15,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
+from rq.utils import now
 
 from local import defaults, jobs
 from local.broker import Broker
@@ -44,7 +46,27 @@ class LightboxWorker(SimpleWorker):
                 if job.worker_name and _worker_dead(self.connection, job.worker_name):
                     log.warning("worker %s died running job %s; it runs again", job.worker_name, job.id)
                     self.connection.zadd(registry.key, {entry: 0})
+            self._recover_taken_not_started(queue)
         super().clean_registries()
+
+    def _recover_taken_not_started(self, queue: Queue) -> None:
+        """A worker killed between taking a job off the queue and starting it leaves the job in
+        RQ's intermediate queue, which RQ recovers after a minute; the window is microseconds, so
+        a job still there one maintenance pass after RQ first saw it is stuck: retry it now."""
+        taken = queue.intermediate_queue
+        started = queue.started_job_registry
+        for job_id in taken.get_job_ids():
+            first_seen = taken.get_first_seen(job_id)
+            if job_id in started or first_seen is None or now() - first_seen < _STUCK_TAKEN:
+                continue
+            job = queue.fetch_job(job_id)
+            if job is not None:
+                log.warning("job %s was taken by a worker that died before starting it; it runs again", job_id)
+                self.handle_job_failure(job, queue, exc_string="the worker died before starting the job")
+            taken.remove(job_id)
+
+
+_STUCK_TAKEN = timedelta(seconds=defaults.MAINTENANCE_INTERVAL_SECONDS)
 
 
 def _worker_dead(connection: Redis, name: str) -> bool:

@@ -283,12 +283,19 @@ class PhotoStack:
             keys.extend(o["Key"] for o in page.get("Contents", []))
         return keys
 
-    def wait_final(self, ids: list[str], timeout: float = 60.0) -> dict[str, str]:
+    def wait_final(self, ids: list[str], timeout: float = 60.0, until_idle: bool = False) -> dict[str, str]:
+        """Statuses once every photo is completed or failed, or (until_idle) once no job is left
+        anywhere for a second, or when time is up."""
         deadline = time.monotonic() + timeout
+        idle_since: float | None = None
         while True:
             status = {pid: row["status"] for pid, row in self.photos(ids).items()}
             if all(status.get(pid) in ("completed", "failed") for pid in ids) or time.monotonic() > deadline:
                 return status
+            if until_idle:
+                idle_since = (idle_since or time.monotonic()) if not self.unsettled_jobs() else None
+                if idle_since is not None and time.monotonic() - idle_since > 1.0:
+                    return status
             time.sleep(0.1)
 
     def connection(self) -> redis.Redis:
@@ -309,12 +316,13 @@ class PhotoStack:
         return dict(job.return_value() or {})
 
     def unsettled_jobs(self) -> dict[str, int]:
-        """Jobs still started or scheduled (waiting to retry) on any queue."""
+        """Jobs still waiting, taken, started or scheduled (to retry) on any queue."""
         conn = self.connection()
         out: dict[str, int] = {}
         for name in (*STAGE_QUEUES, defaults.ASYNC_QUEUE):
             q = Queue(name, connection=conn, serializer=JSONSerializer)
-            n = StartedJobRegistry(queue=q).count + ScheduledJobRegistry(queue=q).count + q.count
+            n = (StartedJobRegistry(queue=q).count + ScheduledJobRegistry(queue=q).count + q.count
+                 + len(q.intermediate_queue.get_job_ids()))
             if n:
                 out[name] = n
         return out

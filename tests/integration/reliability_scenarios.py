@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-
 from photo_client import ROOT
 from photo_stack import DERIVATIVE_KINDS, STAGE_QUEUES, TRANSIENT_MARK, PhotoStack, Upload
 from PIL import Image
@@ -315,7 +314,8 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
     while a worker is SIGKILLed and replaced every ~kill_every seconds."""
     outcome = Outcome(f"{photos} photos by {clients} clients, workers killed at random")
     rng = random.Random(seed)
-    good, bad = photo(800, 600), CANON.read_bytes()[:20_000]
+    canon = CANON.read_bytes()
+    good, bad = photo(800, 600), canon[: len(canon) // 2]
     stop = threading.Event()
     kills = 0
 
@@ -342,7 +342,7 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
         with ThreadPoolExecutor(clients) as pool:
             uploads = [u for batch in pool.map(client, range(clients)) for u in batch]
         ids = [u.photo_id for u in uploads]
-        stack.wait_final(ids, timeout=max(60.0, photos * 0.3))
+        stack.wait_final(ids, timeout=max(60.0, photos * 0.3), until_idle=True)
     finally:
         stop.set()
         killer.join()

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # --- reconcile
     upload_expiry_minutes: int = Field(60, ge=1, description="a row still pending_upload after this fails")
     ingest_grace_minutes: int = Field(2, ge=0, description="wait this long for the bucket event before re-driving")
-    stuck_minutes: int = Field(30, ge=0, description="a photo queued/processing with no progress this long has "
+    stuck_minutes: int = Field(15, ge=0, description="a photo queued/processing with no progress this long has "
                                                     "lost its stage message: reconcile sends it again")
     orphan_grace_minutes: int = Field(60, ge=0, description="a blob with no row is deleted after this")
 
