@@ -48,6 +48,7 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     redrive_before = now - timedelta(minutes=s.ingest_grace_minutes)
     orphan_before = now - timedelta(minutes=s.orphan_grace_minutes)
 
+    redriven: set[str] = set()  # just sent on their way: not stuck, whatever `now` says
     for obj in deps.storage.objects(ORIGINALS_PREFIX):
         parsed = parse_original_key(obj.key)
         photo = deps.repo.get(parsed[1], client_id=parsed[0]) if parsed else None
@@ -58,6 +59,7 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
                 counts["orphans_deleted"] += 1
         elif photo.status == PhotoStatus.PENDING_UPLOAD and obj.last_modified < redrive_before:
             counts[f"redriven_{ingest_object(deps, obj.key, obj.size)}"] += 1
+            redriven.add(photo.id)
 
     for photo in deps.repo.stale(PhotoStatus.PENDING_UPLOAD, now - timedelta(minutes=s.upload_expiry_minutes)):
         if deps.storage.head(photo.key) is None:
@@ -68,7 +70,7 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     stuck_before = now - timedelta(minutes=s.stuck_minutes)
     for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING):
         for photo in deps.repo.stale(status, stuck_before):
-            if resume(deps, photo):
+            if photo.id not in redriven and resume(deps, photo):
                 counts[f"resumed_{status}"] += 1
 
     for obj in deps.storage.objects(DERIVATIVES_PREFIX):

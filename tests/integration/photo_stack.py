@@ -48,7 +48,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.latency = 0.0  # seconds added before each answer: a slow S3, to catch stages mid-call
+        self.latency = 0.0  # seconds before each answer starts: a slow S3, to catch stages mid-call
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
@@ -89,13 +89,17 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._open.update((client, upstream))
-            for a, b, slow in ((client, upstream, False), (upstream, client, True)):
-                threading.Thread(target=self._pump, args=(a, b, slow), daemon=True).start()
+            asked = threading.Event()  # a request went up and its answer has not started yet
+            for a, b, is_answer in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pump, args=(a, b, is_answer, asked), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, slow: bool) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, is_answer: bool, asked: threading.Event) -> None:
         try:
             while data := src.recv(65536):
-                if slow and self.latency:
+                if not is_answer:
+                    asked.set()
+                elif asked.is_set():
+                    asked.clear()
                     time.sleep(self.latency)
                 dst.sendall(data)
         except OSError:
@@ -140,7 +144,9 @@ class PhotoStack:
     # --- lifecycle
 
     @classmethod
-    def start(cls, workdir: Path, s3_url: str, workers: int = 2, extra_env: dict[str, str] | None = None) -> PhotoStack:
+    def start(cls, workdir: Path, s3_url: str, workers: int = 2, parameters: str = "",
+              env: dict[str, str] | None = None) -> PhotoStack:
+        """parameters: more template parameter overrides ("MaxReceiveCount=1"); env: more variables."""
         redis_server = start_redis(workdir / "redis")
         redis_url = redis_server.url
         bucket = f"photos-{uuid.uuid4().hex[:8]}"
@@ -150,18 +156,20 @@ class PhotoStack:
         port = free_port()
         db = workdir / "data" / "photos.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ,
-               "LIGHTBOX_TEMPLATE": str(ROOT / "template.yaml"), "REDIS_URL": redis_url, "S3_ENDPOINT_URL": proxy.url,
-               "LIGHTBOX_SQS_ENDPOINT": f"http://127.0.0.1:{port}/_lightbox/sqs", "LIGHTBOX_WEBHOOK_TOKEN": TOKEN,
-               "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url}",
-               "LIGHTBOX_HEALTH_SQLITE": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
-               "LIGHTBOX_LOG_FORMAT": "json", "INGEST_GRACE_MINUTES": "0", "STUCK_MINUTES": "0",
-               **(extra_env or {})}
-        api_env = {**env, "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port), "GUNICORN_WORKERS": "2",
+        stack_env = {
+            **os.environ,
+            "LIGHTBOX_TEMPLATE": str(ROOT / "template.yaml"), "REDIS_URL": redis_url, "S3_ENDPOINT_URL": proxy.url,
+            "LIGHTBOX_SQS_ENDPOINT": f"http://127.0.0.1:{port}/_lightbox/sqs", "LIGHTBOX_WEBHOOK_TOKEN": TOKEN,
+            "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url} {parameters}",
+            "LIGHTBOX_HEALTH_SQLITE": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
+            "LIGHTBOX_LOG_FORMAT": "json", "INGEST_GRACE_MINUTES": "0", "STUCK_MINUTES": "0",
+            **(env or {}),
+        }
+        api_env = {**stack_env, "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port), "GUNICORN_WORKERS": "2",
                    "GUNICORN_THREADS": "32", "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
         api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=ROOT,
                                env=api_env, stdout=(workdir / "api.log").open("wb"), stderr=subprocess.STDOUT)
-        stack = cls(workdir, f"http://127.0.0.1:{port}", bucket, s3, proxy, redis_server, db, env, api)
+        stack = cls(workdir, f"http://127.0.0.1:{port}", bucket, s3, proxy, redis_server, db, stack_env, api)
         try:
             for _ in range(workers):
                 stack.start_worker()

@@ -154,6 +154,32 @@ def s3_down(stack: PhotoStack, photos: int = 10, seconds: float = 5.0) -> Outcom
     return outcome
 
 
+def s3_down_past_every_retry(stack: PhotoStack, photos: int = 10, seconds: float = 16.0) -> tuple[Outcome, dict[str, Any]]:
+    """S3 gone for longer than every retry (start the stack with MaxReceiveCount=1 and a short
+    RETRY_SECONDS): photos in a stage fail with the transient reason and only their messages are
+    in the stage DLQs; photos whose bucket event gave up are admitted by the next reconcile run."""
+    outcome = Outcome(f"S3 unreachable for {seconds:g} s, past every retry")
+    uploads = _uploads(stack, photos)
+    ids = [u.photo_id for u in uploads]
+    stack.deliver(uploads)
+    deadline = time.monotonic() + 30
+    while all(r["status"] == "pending_upload" for r in stack.photos(ids).values()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # down once the first photo is in a stage
+    stack.proxy.down()
+    time.sleep(seconds)
+    stack.proxy.up()
+    stack.wait_final(ids, timeout=60, until_idle=True)
+    repaired = stack.reconcile()
+    verdict = judge(stack, outcome, ids, timeout=60)
+    stack.wait_settled(30)
+    rows = stack.photos(ids)
+    transient = {pid for pid, v in verdict.items() if v == "failed" and TRANSIENT_MARK in rows[pid]["failure_reason"]}
+    dlq = stack.dead_letter_photos()
+    outcome.notes = (f"stage DLQs hold {len(dlq)} photos = the {len(transient)} failed for transient reasons: "
+                     f"{dlq == transient}; reconcile then admitted {repaired.get('redriven_queued', 0)} whose event gave up")
+    return outcome, {"dlq": dlq, "transient_failures": transient, "repaired": repaired}
+
+
 def events_duplicated_and_lost(stack: PhotoStack, photos: int = 10) -> tuple[Outcome, dict[str, int]]:
     """Every bucket event delivered twice but one never; one photo queued whose stage message was
     lost. One reconcile run repairs both."""
@@ -309,7 +335,7 @@ def _send_form(post: dict[str, Any], bad: BadInput) -> requests.Response:
 
 
 def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill_every: float = 0.7,
-                    bad_every: int = 10, seed: int = 6) -> tuple[Outcome, dict[str, object]]:
+                    bad_every: int = 10, seed: int = 6) -> tuple[Outcome, dict[str, Any]]:
     """`clients` clients upload `photos` photos at once (every `bad_every`-th a truncated JPEG)
     while a worker is SIGKILLed and replaced every ~kill_every seconds."""
     outcome = Outcome(f"{photos} photos by {clients} clients, workers killed at random")
@@ -346,17 +372,21 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
     finally:
         stop.set()
         killer.join()
-    # A job whose last receive was killed sits in the DLQ with its photo unfinished: reconcile's
-    # run resumes such photos, as the scheduled run would.
+    # A job whose last receive was killed sits in the DLQ with its photo unfinished (no handler
+    # lived to fail it, as with a Lambda killed on its last attempt): reconcile's run resumes such
+    # photos, as the scheduled run would.
+    unfinished = {pid for pid, row in stack.photos(ids).items() if row["status"] not in ("completed", "failed")}
     resumed = stack.reconcile()
     verdict = judge(stack, outcome, ids, timeout=60)
     unsettled = stack.wait_settled(30)
     rows = stack.photos(ids)
     transient = {pid for pid, v in verdict.items() if v == "failed" and TRANSIENT_MARK in (rows[pid]["failure_reason"] or "")}
-    facts: dict[str, object] = {"kills": kills, "unsettled": unsettled, "dlq": stack.dead_letter_photos(),
-                                "transient_failures": transient, "resumed": resumed}
-    outcome.notes = (f"{kills} workers SIGKILLed; {len(facts['dlq'])} in the DLQ "  # type: ignore[arg-type]
-                     f"= {len(transient)} failed for transient reasons; jobs left started/scheduled: {sum(unsettled.values())}")
+    dlq = stack.dead_letter_photos()
+    facts: dict[str, Any] = {"kills": kills, "unsettled": unsettled, "dlq": dlq, "transient_failures": transient,
+                             "unfinished": unfinished, "resumed": resumed}
+    outcome.notes = (f"{kills} workers SIGKILLed; DLQ: {len(dlq & transient)} photos failed for transient reasons "
+                     f"+ {len(dlq - transient)} whose last receive was killed (resumed by reconcile); "
+                     f"{len(unfinished)} resumed in all; jobs left: {sum(unsettled.values())}")
     return outcome, facts
 
 

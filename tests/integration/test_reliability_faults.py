@@ -13,6 +13,7 @@ from reliability_scenarios import (
     events_duplicated_and_lost,
     redis_restarted,
     s3_down,
+    s3_down_past_every_retry,
     sqlite_locked,
     worker_killed_mid_stage,
 )
@@ -62,3 +63,16 @@ def test_sqlite_locked_by_another_writer_stages_wait_and_clients_see_no_error(st
     outcome, statuses = sqlite_locked(stack, photos=6, seconds=3)
     assert statuses == [201, 201, 201]
     assert (outcome.completed, outcome.failed, outcome.lost) == (6, 0, 0), outcome.detail
+
+
+def test_s3_down_past_every_retry_fails_the_photos_in_flight_and_only_they_are_dead_letters(
+        s3_server: ManagedProcess, tmp_path: Path) -> None:
+    # One receive per message and a short retry budget, so "past every retry" takes seconds.
+    stack = PhotoStack.start(tmp_path, s3_server.url, parameters="MaxReceiveCount=1", env={"RETRY_SECONDS": "1"})
+    try:
+        outcome, facts = s3_down_past_every_retry(stack, photos=10, seconds=4)
+    finally:
+        stack.stop()
+    assert outcome.lost == 0 and outcome.failed >= 1 and outcome.completed + outcome.failed == 10, outcome.detail
+    assert facts["dlq"] == facts["transient_failures"]
+    assert all("stayed unavailable" in told for told in outcome.detail.values())  # no endpoint URLs, no traceback

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from photo_client import minio_body, post_webhook
 from photo_stack import PhotoStack
 from reliability_scenarios import Outcome, bad_inputs, judge, load_with_kills, photo, try_bad_inputs
 
@@ -34,6 +35,10 @@ def test_every_bad_input_is_refused_or_fails_with_a_reason_and_workers_keep_serv
     assert "100 MP limit" in outcome.detail["PNG header claiming 50000x50000"]
     assert "declared" in outcome.detail["body smaller than declared"]
 
+    # The webhook that admits uploads takes MinIO's token only.
+    body = minio_body(stack.bucket, [("originals/alice/" + "0" * 32, 1, "e")])
+    assert [post_webhook(stack.url, body, token).status_code for token in (None, "wrong", "")] == [401, 401, 401]
+
     assert all(w.poll() is None for w in stack.workers)  # no input took a worker down ...
     after = Outcome("after")
     good = stack.upload(photo(seed=1))
@@ -46,4 +51,6 @@ def test_load_with_workers_killed_at_random_loses_nothing(stack: PhotoStack) -> 
     assert outcome.lost == 0, outcome.detail
     assert outcome.completed + outcome.failed == 60 and outcome.failed >= 6  # every 10th is a truncated JPEG
     assert facts["kills"] and facts["unsettled"] == {}
-    assert facts["dlq"] == facts["transient_failures"]
+    # The DLQ holds every photo failed for a transient reason, and otherwise only jobs whose last
+    # receive was killed, whose photos were left unfinished for reconcile to resume.
+    assert facts["transient_failures"] <= facts["dlq"] <= facts["transient_failures"] | facts["unfinished"]

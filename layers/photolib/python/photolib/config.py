@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         description="region for boto3 clients; Lambda sets AWS_REGION",
     )
 
+    # Long enough to ride out an S3, MinIO or Redis restart; short against the functions' 30 s timeout.
+    retry_seconds: float = Field(12.0, ge=0, description="how long one S3/SQS/Redis call retries a transient "
+                                                         "error before the trigger's own retry takes over")
+
     # --- events
     events_stream: str = Field("lightbox:events", description="Redis Stream key that events go to")
     events_maxlen: int = Field(100_000, ge=1, description="approximate cap on the stream's length (XADD MAXLEN ~)")

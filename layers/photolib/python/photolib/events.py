@@ -26,8 +26,7 @@ def redis_client(url: str) -> redis.Redis:
 
 @retry(
     retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
-    # Long enough to ride out a Redis restart (AOF reload takes a second or two).
-    stop=stop_after_delay(5), wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
+    wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
 )
 def _xadd(client: redis.Redis, stream: str, fields: dict[str, str], maxlen: int) -> str:
     entry_id = client.xadd(stream, fields, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
@@ -47,6 +46,7 @@ def publish(
         "client_id": event.metadata.client_id,
     }
     try:
-        return _xadd(client, settings.events_stream, fields, settings.events_maxlen)
+        retrying = _xadd.retry_with(stop=stop_after_delay(settings.retry_seconds))  # type: ignore[attr-defined]
+        return str(retrying(client, settings.events_stream, fields, settings.events_maxlen))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise TransientError(f"could not publish {event.type.value} to Redis: {exc}") from exc

@@ -19,7 +19,7 @@ import redis
 from photolib import events, queue
 from photolib.config import DEFAULT_PIPELINE, Settings, load_settings
 from photolib.db import PhotoRepository, open_repository
-from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto
+from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto, TransientError
 from photolib.models import (
     Derivative,
     EventType,
@@ -183,7 +183,28 @@ def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -
     if photo.status in _FINAL:
         log.info("photo %s is %s; %s message dropped", photo.id, photo.status, stage)
         return
-    _start(deps, photo, stage)
+    try:
+        _start(deps, photo, stage)
+        _process(deps, stage, work, msg, photo)
+    except Exception as exc:
+        # Whatever broke (reading, the work, writing results, sending on), on the last receive the
+        # queue gives up and the message goes to the DLQ: say so on the photo, or it stays
+        # `processing` with nothing left to move it.
+        if record.receive_count >= deps.settings.max_receive_count:
+            deps.fail(photo, stage, _gave_up(stage, record.receive_count, exc))
+        raise
+
+
+def _gave_up(stage: str, attempts: int, exc: Exception) -> str:
+    """The reason a person reads; the exception itself is in the log and the DLQ entry."""
+    if isinstance(exc, TransientError):
+        why = "a service it needs (storage, queue or database) stayed unavailable; upload the photo again later"
+    else:
+        why = f"an internal error ({type(exc).__name__}) that the operators can see in the dead-letter queue"
+    return f"{stage} failed {attempts} times: {why}"
+
+
+def _process(deps: Deps, stage: str, work: StageWork, msg: StageMessage, photo: Photo) -> None:
     try:
         data = deps.storage.get(photo.key)
         output = work(deps, photo, data)
@@ -196,11 +217,6 @@ def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -
     except InvalidPhoto as exc:
         deps.fail(photo, stage, exc.reason)  # a data error: retrying gives the same answer
         return
-    except Exception as exc:
-        if record.receive_count >= deps.settings.max_receive_count:
-            # The queue gives up after this attempt (the message goes to the DLQ); say so on the photo.
-            deps.fail(photo, stage, f"{stage} failed {record.receive_count} times: {type(exc).__name__}: {exc}")
-        raise
     if not _record(deps, photo, stage, output):
         _drop_deleted(deps, msg)
         return

@@ -30,9 +30,6 @@ _TRANSIENT_CODES = {
     "InternalError", "ServiceUnavailable", "SlowDown", "Throttling", "ThrottlingException",
     "RequestTimeout", "RequestTimeoutException", "RequestLimitExceeded", "503", "500", "502", "504",
 }
-# How long one call keeps retrying before the trigger's own retry takes over: long enough to ride
-# out an S3/MinIO restart (seconds), short against the functions' 30 s timeout.
-RETRY_BUDGET_SECONDS = 12.0
 # tenacity owns retrying; botocore's own retries would multiply the attempts and the wait.
 _BOTO_CONFIG = Config(
     signature_version="s3v4", retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=30,
@@ -51,16 +48,17 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def aws_call(func: Callable[P, R]) -> Callable[P, R]:
-    """Retry transient AWS errors a few times, then raise TransientError for the trigger to retry."""
-    retrying = retry(
-        retry=retry_if_exception(is_transient), stop=stop_after_delay(RETRY_BUDGET_SECONDS),
-        wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True,
-    )(func)
+    """Retry transient AWS errors with backoff for the caller's `retry_seconds` (Settings'; the
+    first argument's attribute, else the default), then raise TransientError for the trigger to retry."""
+    retrying = retry(retry=retry_if_exception(is_transient),
+                     wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True)(func)
+    default = Settings.model_fields["retry_seconds"].default
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        budget = getattr(args[0], "retry_seconds", default) if args else default
         try:
-            return retrying(*args, **kwargs)
+            return retrying.retry_with(stop=stop_after_delay(budget))(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             if is_transient(exc):
                 raise TransientError(f"{func.__name__}: {exc}") from exc
@@ -97,13 +95,14 @@ class PresignedPost(BaseModel):
 
 
 class Storage:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, retry_seconds: float | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        self.retry_seconds = Settings.model_fields["retry_seconds"].default if retry_seconds is None else retry_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
-        return cls(s3_client(settings), settings.photos_bucket)
+        return cls(s3_client(settings), settings.photos_bucket, settings.retry_seconds)
 
     @aws_call
     def get(self, key: str) -> bytes:
