@@ -26,17 +26,16 @@ for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
                     "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ.setdefault(name, value)
 
+from bad_inputs import bad_inputs, try_bad_inputs
 from photo_stack import PhotoStack
 from reliability_scenarios import (
     Outcome,
-    bad_inputs,
     events_duplicated_and_lost,
     load_with_kills,
     redis_restarted,
     s3_down,
     s3_down_past_every_retry,
     sqlite_locked,
-    try_bad_inputs,
     worker_killed_mid_stage,
 )
 

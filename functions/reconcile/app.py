@@ -5,7 +5,8 @@
 2. A row whose upload never came (pending_upload, no object, older than UPLOAD_EXPIRY_MINUTES)
    fails with stage "upload", so the client stops waiting for it.
 3. A photo queued or processing with no progress for STUCK_MINUTES lost its stage message (a
-   Redis that came back without its data, a job removed by hand): the message is sent again.
+   worker killed between admitting it and sending the message, or on the message's last receive;
+   a Redis that came back without its data): the message of the stage it was at is sent again.
 4. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
    is older than ORPHAN_GRACE_MINUTES: younger ones may belong to an upload still being created.
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bad_inputs import bad_inputs, try_bad_inputs
 from photo_client import minio_body, post_webhook
 from photo_stack import PhotoStack
-from reliability_scenarios import Outcome, bad_inputs, judge, load_with_kills, photo, try_bad_inputs
+from reliability_scenarios import Outcome, judge, load_with_kills, photo
 
 from local.services import ManagedProcess
 
