@@ -124,7 +124,7 @@ Load run: {facts['kills']} worker processes SIGKILLed at random. Dead-letter que
 (all in it: {facts['transient_failures'] <= facts['dlq']}), plus {len(facts['dlq'] - facts['transient_failures'])}
 job(s) whose last receive was killed, their photos left unfinished until reconcile resumed them
 (nothing else: {facts['dlq'] <= facts['transient_failures'] | facts['unfinished']}). Jobs left waiting,
-started or scheduled: {sum(facts['unsettled'].values())}. Reconcile's closing run:
+taken, started or scheduled: {facts['unsettled'] or 0}. Reconcile's closing run:
 {facts['resumed'] or 'nothing to repair'}.
 
 ## Bad input, one by one

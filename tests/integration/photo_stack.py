@@ -247,15 +247,14 @@ class PhotoStack:
         return dict(job.return_value() or {})
 
     def unsettled_jobs(self) -> dict[str, int]:
-        """Jobs still waiting, taken, started or scheduled (to retry) on any queue."""
+        """Jobs still waiting, taken, started or scheduled (to retry), by "queue state"."""
         conn = self.connection()
         out: dict[str, int] = {}
         for name in (*STAGE_QUEUES, defaults.ASYNC_QUEUE):
             q = Queue(name, connection=conn, serializer=JSONSerializer)
-            n = (StartedJobRegistry(queue=q).count + ScheduledJobRegistry(queue=q).count + q.count
-                 + len(q.intermediate_queue.get_job_ids()))
-            if n:
-                out[name] = n
+            counts = {"waiting": q.count, "taken": len(q.intermediate_queue.get_job_ids()),
+                      "started": StartedJobRegistry(queue=q).count, "scheduled": ScheduledJobRegistry(queue=q).count}
+            out.update({f"{name} {state}": n for state, n in counts.items() if n})
         return out
 
     def wait_settled(self, timeout: float = 30.0) -> dict[str, int]:

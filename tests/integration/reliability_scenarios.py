@@ -277,5 +277,5 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
                              "unfinished": unfinished, "resumed": resumed}
     outcome.notes = (f"{kills} workers SIGKILLed; DLQ: {len(dlq & transient)} photos failed for transient reasons "
                      f"+ {len(dlq - transient)} whose last receive was killed (resumed by reconcile); "
-                     f"{len(unfinished)} resumed in all; jobs left: {sum(unsettled.values())}")
+                     f"{len(unfinished)} resumed in all; jobs left: {unsettled or 0}")
     return outcome, facts
