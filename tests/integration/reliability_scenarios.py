@@ -259,7 +259,8 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
         with ThreadPoolExecutor(clients) as pool:
             uploads = [u for batch in pool.map(client, range(clients)) for u in batch]
         ids = [u.photo_id for u in uploads]
-        stack.wait_final(ids, timeout=max(60.0, photos * 0.3), until_idle=True)
+        # Generous: it returns as soon as no job is left anywhere; reconcile must not meet work in flight.
+        stack.wait_final(ids, timeout=max(120.0, photos * 1.0), until_idle=True)
     finally:
         stop.set()
         killer.join()
