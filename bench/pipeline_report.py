@@ -17,7 +17,7 @@ from bench import pipeline_stack
 TARGET = 0.20
 KINDS = {"mobile": "phone photos", "exif": "camera photos"}
 FUNCTIONS = {"ingest": "IngestFunction", **{s: f"{s.capitalize()}Function" for s in DEFAULT_PIPELINE}}
-QUEUES = {**{f"{s.capitalize()}Queue": s for s in DEFAULT_PIPELINE}, "lightbox-async": "ingest"}
+QUEUES = {**{f"{s.capitalize()}Queue": s for s in DEFAULT_PIPELINE}, "BucketEventsQueue": "ingest"}
 
 
 def pct(values: list[float], q: float) -> float:

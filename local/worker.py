@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import cast
 
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
+from rq.utils import now
 from rq.worker import DequeueStrategy
 
 from local import defaults, jobs
@@ -24,6 +32,68 @@ class LightboxWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ's default adds 60 s; a killed worker's job would sit a minute before it runs again.
         return int(job.timeout or defaults.VISIBILITY_TIMEOUT) + defaults.ABANDONED_GRACE_SECONDS
+
+    def clean_registries(self) -> None:
+        # A job whose worker is known dead need not wait out its heartbeat (the queue's visibility
+        # timeout, minutes for real apps): marking it expired lets RQ's cleanup run it again now.
+        for queue in self.queues:
+            registry = StartedJobRegistry(queue=queue)
+            for entry in cast(list[bytes], self.connection.zrange(registry.key, 0, -1)):
+                try:
+                    job = Job.fetch(registry.parse_job_id(entry.decode()), connection=self.connection,
+                                    serializer=self.serializer)
+                except NoSuchJobError:
+                    continue  # RQ's own cleanup drops the entry
+                if job.worker_name and _worker_dead(self.connection, job.worker_name):
+                    log.warning("worker %s died running job %s; it runs again", job.worker_name, job.id)
+                    self.connection.zadd(registry.key, {entry: 0})
+            self._recover_taken_not_started(queue)
+        super().clean_registries()
+
+    def _recover_taken_not_started(self, queue: Queue) -> None:
+        """A worker killed between taking a job off the queue and starting it leaves the job in
+        RQ's intermediate queue, which RQ recovers after a minute; the window is microseconds, so
+        a job still there one maintenance pass after RQ first saw it is stuck: retry it now."""
+        taken = queue.intermediate_queue
+        started = queue.started_job_registry
+        for job_id in taken.get_job_ids():
+            first_seen = taken.get_first_seen(job_id)
+            if job_id in started or first_seen is None or now() - first_seen < _STUCK_TAKEN:
+                continue
+            job = queue.fetch_job(job_id)
+            if job is not None:
+                log.warning("job %s was taken by a worker that died before starting it; it runs again", job_id)
+                self.handle_job_failure(job, queue, exc_string="the worker died before starting the job")
+            taken.remove(job_id)
+
+
+_STUCK_TAKEN = timedelta(seconds=defaults.MAINTENANCE_INTERVAL_SECONDS)
+
+
+def _worker_dead(connection: Redis, name: str) -> bool:
+    """Dead for sure: its registration is gone, or it ran on this host and its process is gone.
+    A worker on another host (a compose container) is left to its heartbeat."""
+    key = f"{SimpleWorker.redis_worker_namespace_prefix}{name}"
+    hostname, pid = cast(list[bytes | None], connection.hmget(key, ["hostname", "pid"]))
+    if hostname is None:
+        return True
+    if hostname.decode() != socket.gethostname() or not pid:
+        return False
+    return not _process_alive(int(pid))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")  # a killed child nobody reaped yet is a zombie: dead too
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def worker_queues(broker: Broker) -> list[str]:

@@ -4,7 +4,10 @@
    grace period) is admitted exactly as ingest would admit it.
 2. A row whose upload never came (pending_upload, no object, older than UPLOAD_EXPIRY_MINUTES)
    fails with stage "upload", so the client stops waiting for it.
-3. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
+3. A photo queued or processing with no progress for STUCK_MINUTES lost its stage message (a
+   worker killed between admitting it and sending the message, or on the message's last receive;
+   a Redis that came back without its data): the message of the stage it was at is sent again.
+4. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
    is older than ORPHAN_GRACE_MINUTES: younger ones may belong to an upload still being created.
 
 Every step is idempotent, so overlapping runs or a re-run after a crash do no harm.
@@ -19,7 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from photolib.models import PhotoStatus, ScheduledEvent, utcnow
-from photolib.pipeline import DERIVATIVES_PREFIX, ORIGINALS_PREFIX, Deps, ingest_object, parse_original_key
+from photolib.pipeline import (
+    DERIVATIVES_PREFIX,
+    ORIGINALS_PREFIX,
+    Deps,
+    ingest_object,
+    parse_original_key,
+    resume,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     redrive_before = now - timedelta(minutes=s.ingest_grace_minutes)
     orphan_before = now - timedelta(minutes=s.orphan_grace_minutes)
 
+    redriven: set[str] = set()  # just sent on their way: not stuck, whatever `now` says
     for obj in deps.storage.objects(ORIGINALS_PREFIX):
         parsed = parse_original_key(obj.key)
         photo = deps.repo.get(parsed[1], client_id=parsed[0]) if parsed else None
@@ -49,12 +60,19 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
                 counts["orphans_deleted"] += 1
         elif photo.status == PhotoStatus.PENDING_UPLOAD and obj.last_modified < redrive_before:
             counts[f"redriven_{ingest_object(deps, obj.key, obj.size)}"] += 1
+            redriven.add(photo.id)
 
     for photo in deps.repo.stale(PhotoStatus.PENDING_UPLOAD, now - timedelta(minutes=s.upload_expiry_minutes)):
         if deps.storage.head(photo.key) is None:
             deps.fail(photo, "upload", f"no upload arrived within {s.upload_expiry_minutes} minutes; "
                                        "request a new upload with POST /uploads")
             counts["expired"] += 1
+
+    stuck_before = now - timedelta(minutes=s.stuck_minutes)
+    for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING):
+        for photo in deps.repo.stale(status, stuck_before):
+            if photo.id not in redriven and resume(deps, photo):
+                counts[f"resumed_{status}"] += 1
 
     for obj in deps.storage.objects(DERIVATIVES_PREFIX):
         m = _DERIVATIVE_KEY.match(obj.key)

@@ -20,7 +20,7 @@ from typing import Any
 
 from photolib import auth
 from photolib.config import load_settings
-from photolib.exceptions import InvalidCursor, TransientError, Unauthorized
+from photolib.exceptions import InvalidCursor, RateLimited, TransientError, Unauthorized
 from photolib.models import (
     EventType,
     HttpApiEvent,
@@ -31,6 +31,7 @@ from photolib.models import (
     new_id,
 )
 from photolib.pipeline import Deps, derivative_prefix, original_key
+from photolib.ratelimit import check_upload_rate
 from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ def handler(event: dict[str, Any], context: Any) -> Response:
     except ApiError as exc:
         headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
         return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}}, headers=headers)
+    except RateLimited as exc:
+        return _json(429, {"error": {"code": "rate_limited", "message": str(exc)}},
+                     headers={"retry-after": str(exc.retry_after)})
     except TransientError as exc:
         log.warning("transient failure: %s", exc)
         return _json(503, {"error": {"code": "unavailable", "message": "storage is busy; retry shortly"}},
@@ -72,6 +76,7 @@ def client_id_of(request: HttpApiEvent) -> str:
 
 
 def create_upload(request: HttpApiEvent, deps: Deps) -> Response:
+    check_upload_rate(client_id_of(request), deps.settings, deps.redis)
     upload = _parse_upload(_json_body(request), deps)
     photo = _new_photo(request, upload)
     deps.repo.create(photo)
@@ -89,6 +94,7 @@ def create_upload(request: HttpApiEvent, deps: Deps) -> Response:
 
 
 def upload_photo(request: HttpApiEvent, deps: Deps) -> Response:
+    check_upload_rate(client_id_of(request), deps.settings, deps.redis)
     filename, content_type, data = _file_part(request, deps.settings.max_upload_bytes)
     upload = _parse_upload({"filename": filename, "content_type": content_type, "size": len(data)}, deps)
     photo = _new_photo(request, upload)

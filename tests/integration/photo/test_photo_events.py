@@ -33,7 +33,7 @@ def test_events_keep_their_shape_and_order_and_the_stream_is_capped(redis_url: s
 def test_redis_down_is_a_transient_error() -> None:
     from photolib.exceptions import TransientError
 
-    settings = Settings(redis_url="redis://127.0.0.1:9/0")
+    settings = Settings(redis_url="redis://127.0.0.1:9/0", retry_seconds=0.3)
     event = PhotoEvent(type=EventType.UPLOADED, data={"photo_id": "p"}, metadata=EventMetadata(client_id="a", trace_id="t"))
     with pytest.raises(TransientError, match="photo.uploaded"):
         publish(event, settings=settings)

@@ -187,6 +187,7 @@ def test_transient_failure_is_reported_for_retry_then_succeeds(photo_env: PhotoE
     [message] = env.receive("validate")
     with monkeypatch.context() as m:
         m.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # nothing listens on the discard port
+        m.setenv("RETRY_SECONDS", "0.3")  # the call's own retries give up quickly; the queue's retry follows
         out = env.fn("validate").handler({"Records": [message]}, None)
     assert out == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
     assert env.repo.get(photo_id).status == "processing"  # type: ignore[union-attr]
@@ -201,11 +202,13 @@ def test_last_attempt_of_a_failing_message_fails_the_photo(photo_env: PhotoEnv, 
     [message] = env.receive("validate")
     message["attributes"]["ApproximateReceiveCount"] = "3"
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("RETRY_SECONDS", "0.3")
     out = env.fn("validate").handler({"Records": [message]}, None)
     assert out["batchItemFailures"]  # still reported: the queue moves it to the DLQ
     photo = env.repo.get(photo_id)
     assert photo is not None and photo.status == "failed" and photo.stage == "validate"
-    assert photo.failure_reason and photo.failure_reason.startswith("validate failed 3 times")
+    assert photo.failure_reason == ("validate failed 3 times: a service it needs (storage, queue or database) "
+                                    "stayed unavailable; upload the photo again later")
 
 
 def test_original_gone_from_storage_fails_the_photo_at_once(photo_env: PhotoEnv) -> None:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         description="region for boto3 clients; Lambda sets AWS_REGION",
     )
 
+    # Long enough to ride out an S3, MinIO or Redis restart; short against the functions' 30 s timeout.
+    retry_seconds: float = Field(12.0, ge=0, description="how long one S3/SQS/Redis call retries a transient "
+                                                         "error before the trigger's own retry takes over")
+
     # --- events
     events_stream: str = Field("lightbox:events", description="Redis Stream key that events go to")
     events_maxlen: int = Field(100_000, ge=1, description="approximate cap on the stream's length (XADD MAXLEN ~)")
@@ -59,6 +63,8 @@ class Settings(BaseSettings):
     max_pixels: int = Field(100_000_000, ge=1, description="largest width*height decoded (decompression bombs)")
     presign_expires: int = Field(300, ge=1, le=3600, description="seconds a presigned upload/download URL lives")
     page_size: int = Field(50, ge=1, le=1000, description="GET /photos page size when none is asked for")
+    upload_rate_limit: int = Field(120, ge=0, description="upload creations per client per window; 0: no limit")
+    upload_rate_window_seconds: int = Field(60, ge=1, description="the window upload_rate_limit counts in")
     max_receive_count: int = Field(3, ge=1, description="the queues' maxReceiveCount: last attempt fails the photo")
 
     # --- pipeline wiring: one queue per stage, Ref'd from the template
@@ -72,6 +78,8 @@ class Settings(BaseSettings):
     # --- reconcile
     upload_expiry_minutes: int = Field(60, ge=1, description="a row still pending_upload after this fails")
     ingest_grace_minutes: int = Field(2, ge=0, description="wait this long for the bucket event before re-driving")
+    stuck_minutes: int = Field(15, ge=0, description="a photo queued/processing with no progress this long has "
+                                                    "lost its stage message: reconcile sends it again")
     orphan_grace_minutes: int = Field(60, ge=0, description="a blob with no row is deleted after this")
 
     def queue_url(self, stage: str) -> str:

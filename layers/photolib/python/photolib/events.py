@@ -11,7 +11,7 @@ import functools
 from typing import cast
 
 import redis
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
 
 from photolib.config import Settings, load_settings
 from photolib.exceptions import TransientError
@@ -26,7 +26,7 @@ def redis_client(url: str) -> redis.Redis:
 
 @retry(
     retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
-    stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
+    wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
 )
 def _xadd(client: redis.Redis, stream: str, fields: dict[str, str], maxlen: int) -> str:
     entry_id = client.xadd(stream, fields, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
@@ -46,6 +46,7 @@ def publish(
         "client_id": event.metadata.client_id,
     }
     try:
-        return _xadd(client, settings.events_stream, fields, settings.events_maxlen)
+        retrying = _xadd.retry_with(stop=stop_after_delay(settings.retry_seconds))  # type: ignore[attr-defined]
+        return str(retrying(client, settings.events_stream, fields, settings.events_maxlen))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise TransientError(f"could not publish {event.type.value} to Redis: {exc}") from exc

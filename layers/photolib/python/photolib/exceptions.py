@@ -33,6 +33,14 @@ class ConfigurationError(PhotolibError):
     Raised so the message goes back to the queue and ends in its DLQ, where someone will look."""
 
 
+class RateLimited(PhotolibError):
+    """A client asked for more than its share; ``retry_after`` is whole seconds until it may again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidCursor(PhotolibError):
     """A pagination cursor this API did not hand out."""
 

@@ -74,6 +74,9 @@ class Orphan(BaseModel):
 # --- input of POST /uploads ---------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Invisible format characters (bidi overrides such as U+202E, zero-width joiners): they make a
+# name display as something it is not, e.g. "photo\u202egpj.exe" shows as "photoexe.jpg".
+_FORMAT_CATEGORY = "Cf"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -94,6 +97,9 @@ class UploadRequest(BaseModel):
             raise ValueError("filename is empty; send the file's own name, e.g. 'IMG_0001.jpg'")
         if _CONTROL.search(name):
             raise ValueError("filename contains NUL or control characters; send a plain file name")
+        if any(unicodedata.category(ch) == _FORMAT_CATEGORY for ch in name):
+            raise ValueError("filename contains invisible formatting characters (such as right-to-left marks); "
+                             "send the name as plain text")
         if "/" in name or "\\" in name or name in (".", ".."):
             raise ValueError("filename must be a bare name without directories (no '/', '\\' or '..')")
         if len(name.encode()) > 255:

@@ -17,9 +17,9 @@ from typing import Any
 import redis
 
 from photolib import events, queue
-from photolib.config import Settings, load_settings
+from photolib.config import DEFAULT_PIPELINE, Settings, load_settings
 from photolib.db import PhotoRepository, open_repository
-from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto
+from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto, TransientError
 from photolib.models import (
     Derivative,
     EventType,
@@ -136,6 +136,19 @@ def _mismatch(photo: Photo, obj: ObjectInfo, max_bytes: int) -> str | None:
     return None
 
 
+def resume(deps: Deps, photo: Photo) -> bool:
+    """Send again the stage message of a photo that stopped moving (queued or processing, its
+    message lost: Redis restarted without its data, a job dropped by hand). The stage it was at
+    runs again, which is safe because stages are idempotent. False: it moved on meanwhile."""
+    stage = photo.stage if photo.stage in DEFAULT_PIPELINE else DEFAULT_PIPELINE[0]
+    message = StageMessage.first(photo).model_copy(update={"step": DEFAULT_PIPELINE.index(stage)})
+    # Touching updated_at (same status and stage) makes the next run wait a full period again.
+    if not deps.repo.update(photo.id, only_if=(photo.status,), stage=photo.stage):
+        return False
+    deps.send(message)
+    return True
+
+
 # --- stages --------------------------------------------------------------------------------
 
 
@@ -170,7 +183,28 @@ def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -
     if photo.status in _FINAL:
         log.info("photo %s is %s; %s message dropped", photo.id, photo.status, stage)
         return
-    _start(deps, photo, stage)
+    try:
+        _start(deps, photo, stage)
+        _process(deps, stage, work, msg, photo)
+    except Exception as exc:
+        # Whatever broke (reading, the work, writing results, sending on), on the last receive the
+        # queue gives up and the message goes to the DLQ: say so on the photo, or it stays
+        # `processing` with nothing left to move it.
+        if record.receive_count >= deps.settings.max_receive_count:
+            deps.fail(photo, stage, _gave_up(stage, record.receive_count, exc))
+        raise
+
+
+def _gave_up(stage: str, attempts: int, exc: Exception) -> str:
+    """The reason a person reads; the exception itself is in the log and the DLQ entry."""
+    if isinstance(exc, TransientError):
+        why = "a service it needs (storage, queue or database) stayed unavailable; upload the photo again later"
+    else:
+        why = f"an internal error ({type(exc).__name__}) that the operators can see in the dead-letter queue"
+    return f"{stage} failed {attempts} times: {why}"
+
+
+def _process(deps: Deps, stage: str, work: StageWork, msg: StageMessage, photo: Photo) -> None:
     try:
         data = deps.storage.get(photo.key)
         output = work(deps, photo, data)
@@ -183,11 +217,6 @@ def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -
     except InvalidPhoto as exc:
         deps.fail(photo, stage, exc.reason)  # a data error: retrying gives the same answer
         return
-    except Exception as exc:
-        if record.receive_count >= deps.settings.max_receive_count:
-            # The queue gives up after this attempt (the message goes to the DLQ); say so on the photo.
-            deps.fail(photo, stage, f"{stage} failed {record.receive_count} times: {type(exc).__name__}: {exc}")
-        raise
     if not _record(deps, photo, stage, output):
         _drop_deleted(deps, msg)
         return

@@ -15,10 +15,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential, wait_random
 
 from photolib.config import Settings
 from photolib.exceptions import BlobMissing, TransientError
@@ -37,7 +37,8 @@ _BOTO_CONFIG = Config(
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, BotoConnectionError | ReadTimeoutError):
+    # HTTPClientError: the connection was reset or closed mid-request (a server restarting).
+    if isinstance(exc, BotoConnectionError | ReadTimeoutError | HTTPClientError):
         return True
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
@@ -47,16 +48,17 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def aws_call(func: Callable[P, R]) -> Callable[P, R]:
-    """Retry transient AWS errors a few times, then raise TransientError for the trigger to retry."""
-    retrying = retry(
-        retry=retry_if_exception(is_transient), stop=stop_after_attempt(4),
-        wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True,
-    )(func)
+    """Retry transient AWS errors with backoff for the caller's `retry_seconds` (Settings'; the
+    first argument's attribute, else the default), then raise TransientError for the trigger to retry."""
+    retrying = retry(retry=retry_if_exception(is_transient),
+                     wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True)(func)
+    default = Settings.model_fields["retry_seconds"].default
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        budget = getattr(args[0], "retry_seconds", default) if args else default
         try:
-            return retrying(*args, **kwargs)
+            return retrying.retry_with(stop=stop_after_delay(budget))(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             if is_transient(exc):
                 raise TransientError(f"{func.__name__}: {exc}") from exc
@@ -93,13 +95,14 @@ class PresignedPost(BaseModel):
 
 
 class Storage:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, retry_seconds: float | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        self.retry_seconds = Settings.model_fields["retry_seconds"].default if retry_seconds is None else retry_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
-        return cls(s3_client(settings), settings.photos_bucket)
+        return cls(s3_client(settings), settings.photos_bucket, settings.retry_seconds)
 
     @aws_call
     def get(self, key: str) -> bytes:
