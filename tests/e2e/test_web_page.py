@@ -3,7 +3,9 @@ three photos and one fake get three thumbnails and one failure message, live, wi
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,3 +87,27 @@ def test_uploads_show_live_thumbnails_and_a_failure_without_reload(stack: str, p
 def test_the_page_without_a_token_says_how_to_get_one(stack: str, page: Page) -> None:
     page.goto(stack)
     expect(page.locator("#notice")).to_contain_text("lightbox token CLIENT_ID")
+
+
+def test_files_dropped_on_the_page_upload_and_complete(stack: str, page: Page) -> None:
+    page.goto(f"{stack}/?token={token('drop-tester')}")
+    expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    photos = [PHOTOS[0], PHOTOS[1]]
+    # What the browser hands the page when a person drops files: a drop event whose
+    # dataTransfer holds File objects (built here from the photos' bytes).
+    transfer = page.evaluate_handle(
+        """files => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, {type: "image/jpeg"}));
+            }
+            return dt;
+        }""",
+        [{"name": p.name, "data": base64.b64encode(p.read_bytes()).decode()} for p in photos])
+    page.dispatch_event("#drop", "dragover", {"dataTransfer": transfer})
+    expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+    expect(page.locator(".card")).to_have_count(2)
+    expect(page.locator(".card img.thumb")).to_have_count(2, timeout=90_000)
+    assert sorted(page.locator(".card .name").all_inner_texts()) == sorted(p.name for p in photos)
