@@ -37,7 +37,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import boto3
 import redis
-from photo_harness import CORPUS, PhotoApp, PhotoEnv
+from photo_harness import CORPUS, TOKEN_SECRET, PhotoApp, PhotoEnv
 from photolib.config import DEFAULT_PIPELINE
 
 from bench.report import write_section
@@ -70,7 +70,7 @@ def direct_env(servers: TestServers, work: Path) -> PhotoEnv:
     os.environ.update({
         "AWS_ENDPOINT_URL_S3": servers.s3_endpoint, "AWS_ENDPOINT_URL_SQS": servers.s3_endpoint,
         "PHOTOS_BUCKET": bucket, "PHOTOS_DB_PATH": str(db), "REDIS_URL": servers.redis_url,
-        "EVENTS_STREAM": f"events-{suffix}", **{f"{s.upper()}_QUEUE_URL": u for s, u in queues.items()},
+        "EVENTS_STREAM": f"events-{suffix}", "TOKEN_SECRET": TOKEN_SECRET, **{f"{s.upper()}_QUEUE_URL": u for s, u in queues.items()},
     })
     return PhotoEnv(bucket, queues, s3, sqs, redis.Redis.from_url(servers.redis_url), f"events-{suffix}", db,
                     load_function)
@@ -96,7 +96,7 @@ def plugin_round(servers: TestServers, work: Path, photo: Path) -> tuple[float, 
     db = work / f"{uuid.uuid4().hex}.db"
     started = time.perf_counter()
     servers.reset()
-    box = Lightbox(servers, ROOT / "template.yaml", {"PhotosDbPath": str(db)})
+    box = Lightbox(servers, ROOT / "template.yaml", {"PhotosDbPath": str(db), "TokenSecret": TOKEN_SECRET})
     setup = ms_since(started)
     app = PhotoApp(box, db)
     started = time.perf_counter()

@@ -4,6 +4,7 @@ POSTs, learn when each photo finished from the event stream, and read back what 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -22,7 +23,9 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
 
+from local import tokens
 from local.services import free_port
+from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = "lightbox:events"
@@ -92,12 +95,19 @@ def stop(stack: Stack) -> None:
     stack.redis.close()
 
 
+@functools.cache
+def auth(client: str = "bench") -> dict[str, str]:
+    """A client token as `lightbox token` makes it for template.yaml's secret."""
+    return {"Authorization": f"Bearer {tokens.issue(client, tokens.secret_from(load_template(ROOT / 'template.yaml')))}"}
+
+
 def upload(url: str, path: Path, data: bytes, http: requests.Session) -> str:
     """POST /uploads, then the bytes straight to S3 with the presigned POST; returns the photo id."""
     content_type = TYPES[path.suffix.lower()]
     created = http.post(
         f"{url}/uploads",
         json={"filename": path.name, "content_type": content_type, "size": len(data)},
+        headers=auth(),
         timeout=30,
     )
     created.raise_for_status()
