@@ -49,7 +49,7 @@ def load_template(
     resources: dict[str, Any] = doc.get("Resources") or {}
     if not resources:
         raise TemplateError(str(path), "Resources", "the template defines no resources")
-    for section in ("Conditions", "Outputs", "Metadata", "Mappings"):
+    for section in ("Conditions", "Outputs", "Metadata", "Mappings", "Rules"):
         if section in doc:
             log.debug("template: %s accepted and ignored locally", section)
 

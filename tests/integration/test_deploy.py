@@ -98,6 +98,13 @@ def test_the_translated_stack_wires_bucket_queues_api_schedule_and_layer(transla
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         queue = props["EventSourceArn"]["Fn::GetAtt"][0]
         assert "deadLetterTargetArn" in res[queue]["Properties"]["RedrivePolicy"]
+    # Deploying with the development token secret, or SSE that Lambda cannot stream, is refused.
+    assert set(translated["Rules"]) == {"DeployedSecret", "BufferedSse"}
+    # Reconcile may resume a photo at any stage, so it may send to every stage queue.
+    reconcile_role = res[functions["ReconcileFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    sends = [p for p in reconcile_role["Properties"]["Policies"]
+             if "sqs:SendMessage*" in json.dumps(p["PolicyDocument"])]
+    assert len(sends) == 4
     [rule] = _of_type(translated, "AWS::Events::Rule").values()
     assert rule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
     routes = {r["Properties"]["RouteKey"] for r in _of_type(translated, "AWS::ApiGatewayV2::Route").values()}
