@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -75,6 +76,8 @@ def long_poll(request: HttpApiEvent, settings: Settings, feed: Feed) -> Response
         timeout = float(q.get("timeout") or settings.longpoll_max_seconds)
     except ValueError:
         raise ApiError(400, "invalid_timeout", "timeout must be a number of seconds") from None
+    if not math.isfinite(timeout):  # float() takes "nan" and "inf"
+        raise ApiError(400, "invalid_timeout", "timeout must be a number of seconds")
     timeout = min(max(timeout, 0.0), settings.longpoll_max_seconds)
     start = _start(feed, q.get("after"))
     cursor, entries = _wait(feed, start.cursor, timeout)

@@ -34,3 +34,29 @@ def test_waiters_get_what_follows_their_cursor_and_old_cursors_are_sent_to_redis
     # The window kept at most 2 x 4 entries: a cursor before it must read Redis itself.
     assert fan.wait_after(ids[0], 0.05) is None
     assert [e.stream_id for e in fan.wait_after(ids[-5], 1) or []] == ids[-4:]
+
+
+class _BreaksOnRead(redis.Redis):
+    """A real client whose stream reads hit a bug (not a Redis error) until `healed`."""
+
+    healed = False
+
+    def xread(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.healed:
+            raise RuntimeError("a bug in the reader")
+        return super().xread(*args, **kwargs)
+
+
+def test_a_reader_that_dies_sends_streams_to_redis_and_the_next_waiter_restarts_it(redis_url: str) -> None:
+    raw = redis.Redis.from_url(redis_url)
+    before = raw.xadd("broken", {"event": "{}", "client_id": "a"}).decode()
+    client = _BreaksOnRead.from_url(redis_url, decode_responses=True, socket_timeout=15)
+    fan = Fanout(client, "broken")
+    # The reader thread dies at once; a waiter is told to read Redis itself instead of hearing nothing.
+    assert fan.wait_after(before, 5) is None
+    client.healed = True
+    after = raw.xadd("broken", {"event": '{"n": 1}', "client_id": "a"}).decode()
+    got = fan.wait_after(before, 5)  # restarted from the newest entry, so it serves what follows that
+    assert got is None or [e.stream_id for e in got] == [after]
+    newest = raw.xadd("broken", {"event": '{"n": 2}', "client_id": "a"}).decode()
+    assert [e.stream_id for e in fan.wait_after(after, 5) or []] == [newest]

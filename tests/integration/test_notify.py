@@ -169,6 +169,12 @@ def test_long_poll_returns_soon_after_publish_and_empty_at_timeout(stack: Stack,
     assert r.status_code == 200 and r.json() == {"events": [], "next": body["next"]}
 
 
+@pytest.mark.parametrize("timeout", ["soon", "nan", "inf", "-inf"])
+def test_long_poll_refuses_a_timeout_that_is_not_a_number_of_seconds(stack: Stack, timeout: str) -> None:
+    r = requests.get(f"{stack.url}/events", params={"timeout": timeout}, headers=auth(), timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_timeout"
+
+
 def expired_token(client: str) -> str:
     class Past(TimestampSigner):
         def get_timestamp(self) -> int:

@@ -26,7 +26,8 @@ def redis_client(url: str) -> redis.Redis:
 
 @retry(
     retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
-    wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
+    # publish() sets the budget from settings (retry_with); this stop bounds any other caller.
+    stop=stop_after_delay(12), wait=wait_exponential(multiplier=0.05, max=1.0) + wait_random(0, 0.05), reraise=True,
 )
 def _xadd(client: redis.Redis, stream: str, fields: dict[str, str], maxlen: int) -> str:
     entry_id = client.xadd(stream, fields, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import sys
 import threading
 import time
 
@@ -67,6 +68,16 @@ class Fanout:
         self._thread.start()
 
     def _run(self, cursor: str) -> None:
+        try:
+            self._read(cursor)
+        except Exception:
+            log.exception("fan-out reader of %s stopped; streams read Redis directly until it restarts", self.stream)
+            with self._cond:
+                self._thread = None
+                self._floor = (sys.maxsize, sys.maxsize)  # every cursor is "older than the window": read Redis
+                self._cond.notify_all()
+
+    def _read(self, cursor: str) -> None:
         backoff = 0.1
         while True:
             with self._cond:
