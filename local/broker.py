@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from rq import Queue, Retry
@@ -121,7 +121,7 @@ class Broker:
     def depth(self, queue: str) -> dict[str, int]:
         rq = self.rq_queue(queue)
         return {
-            "waiting": rq.count + int(self.connection.llen(HELD_KEY.format(queue))),
+            "waiting": rq.count + int(cast(int, self.connection.llen(HELD_KEY.format(queue)))),
             "running": StartedJobRegistry(queue=rq).count,
             "retrying": ScheduledJobRegistry(queue=rq).count,
             "dead": FailedJobRegistry(queue=rq).count,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response
 from prometheus_client import (
@@ -116,7 +116,7 @@ class QueueCollector(Collector):
         for i, key in enumerate(conn.scan_iter(_type="STREAM", count=1000)):
             if i >= MAX_STREAMS:
                 break
-            info = conn.xinfo_stream(key)
+            info = cast(dict[str, Any], conn.xinfo_stream(key))
             kept = int(info["length"])
             # Redis 7 counts every XADD even after MAXLEN trimmed it; Redis 6 only knows the length.
             added = int(info.get("entries-added", kept))

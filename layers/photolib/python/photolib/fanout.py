@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+from typing import Any, cast
 
 import redis
 
@@ -61,7 +62,7 @@ class Fanout:
     def _start(self) -> None:  # under the lock
         if self._thread is not None:
             return
-        newest = self.client.xrevrange(self.stream, count=1)
+        newest = cast(list[Any], self.client.xrevrange(self.stream, count=1))
         last = str(newest[0][0]) if newest else "0-0"
         self._entries, self._keys, self._floor = [], [], parse_id(last)
         self._thread = threading.Thread(target=self._run, args=(last,), name=f"fanout-{self.stream}", daemon=True)

@@ -89,7 +89,7 @@ class Feed:
         self.client, self.stream, self.only = client, stream, only
 
     def last_id(self) -> str:
-        newest = self.client.xrevrange(self.stream, count=1)
+        newest = cast(list[Any], self.client.xrevrange(self.stream, count=1))
         return str(newest[0][0]) if newest else BEGINNING
 
     def start(self, after: str | None) -> Start:
@@ -100,7 +100,7 @@ class Feed:
         asked = parse_id(after)
         if asked == (0, 0):
             return Start(BEGINNING)
-        oldest = self.client.xrange(self.stream, count=1)
+        oldest = cast(list[Any], self.client.xrange(self.stream, count=1))
         if oldest and asked < parse_id(str(oldest[0][0])):
             return Start(BEGINNING, reset_from=str(oldest[0][0]))
         return Start(after)
