@@ -74,6 +74,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print("Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Set, not inherited: a shell starting `lightbox up &` leaves SIGINT ignored, and then
+    # `kill -INT` (what Ctrl-C sends) would do nothing.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         while not stop.wait(1.0):
             for i, proc in enumerate(stack.workers):

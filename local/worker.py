@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import cast
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, worker_registration
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from rq.registry import StartedJobRegistry
+from rq.registry import StartedJobRegistry, clean_registries
 from rq.serializers import JSONSerializer
 from rq.utils import now
 from rq.worker import DequeueStrategy
@@ -34,21 +34,34 @@ class LightboxWorker(SimpleWorker):
         return int(job.timeout or defaults.VISIBILITY_TIMEOUT) + defaults.ABANDONED_GRACE_SECONDS
 
     def clean_registries(self) -> None:
-        # A job whose worker is known dead need not wait out its heartbeat (the queue's visibility
-        # timeout, minutes for real apps): marking it expired lets RQ's cleanup run it again now.
+        # RQ's own pass, under its per-queue lock so one worker cleans a queue at a time, plus two
+        # steps before it: recovering a job twice would run it twice and count two receives.
         for queue in self.queues:
-            registry = StartedJobRegistry(queue=queue)
-            for entry in cast(list[bytes], self.connection.zrange(registry.key, 0, -1)):
-                try:
-                    job = Job.fetch(registry.parse_job_id(entry.decode()), connection=self.connection,
-                                    serializer=self.serializer)
-                except NoSuchJobError:
-                    continue  # RQ's own cleanup drops the entry
-                if job.worker_name and _worker_dead(self.connection, job.worker_name):
-                    log.warning("worker %s died running job %s; it runs again", job.worker_name, job.id)
-                    self.connection.zadd(registry.key, {entry: 0})
-            self._recover_taken_not_started(queue)
-        super().clean_registries()
+            if not queue.acquire_maintenance_lock():
+                continue
+            try:
+                self._expire_jobs_of_dead_workers(queue)
+                self._recover_taken_not_started(queue)
+                clean_registries(queue, self._exc_handlers)
+                worker_registration.clean_worker_registry(queue)
+                queue.intermediate_queue.cleanup(self, queue)
+            finally:
+                queue.release_maintenance_lock()
+        self.last_cleaned_at = now()  # type: ignore[assignment]  # RQ declares it None-typed
+
+    def _expire_jobs_of_dead_workers(self, queue: Queue) -> None:
+        """A job whose worker is known dead need not wait out its heartbeat (the queue's visibility
+        timeout, minutes for real apps): marking it expired lets RQ's cleanup run it again now."""
+        registry = StartedJobRegistry(queue=queue)
+        for entry in cast(list[bytes], self.connection.zrange(registry.key, 0, -1)):
+            try:
+                job = Job.fetch(registry.parse_job_id(entry.decode()), connection=self.connection,
+                                serializer=self.serializer)
+            except NoSuchJobError:
+                continue  # RQ's own cleanup drops the entry
+            if job.worker_name and _worker_dead(self.connection, job.worker_name):
+                log.warning("worker %s died running job %s; it runs again", job.worker_name, job.id)
+                self.connection.zadd(registry.key, {entry: 0})
 
     def _recover_taken_not_started(self, queue: Queue) -> None:
         """A worker killed between taking a job off the queue and starting it leaves the job in

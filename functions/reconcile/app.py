@@ -71,8 +71,8 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     stuck_before = now - timedelta(minutes=s.stuck_minutes)
     for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING):
         for photo in deps.repo.stale(status, stuck_before):
-            if photo.id not in redriven and resume(deps, photo):
-                counts[f"resumed_{status}"] += 1
+            if photo.id not in redriven and (outcome := resume(deps, photo)) != "moved":
+                counts[f"{outcome}_{status}"] += 1
 
     for obj in deps.storage.objects(DERIVATIVES_PREFIX):
         m = _DERIVATIVE_KEY.match(obj.key)

@@ -211,3 +211,25 @@ def test_photo_stuck_mid_pipeline_is_resumed_from_its_stage(photo_env: PhotoEnv)
     assert photo_env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
     assert {d.kind for d in photo_env.repo.derivatives(photo_id)} == {"thumb_150", "thumb_300", "thumb_600",
                                                                      "web_jpeg", "web_webp"}
+
+
+def test_a_photo_that_never_gets_past_a_stage_is_failed_after_max_resumes(photo_env: PhotoEnv) -> None:
+    photo_id = photo_env.upload_via_post(CANON)
+    photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)
+    [record] = photo_env.receive("validate")
+    photo_env.deliver("validate", [record])
+    photo_env.receive("metadata")  # the next stage "dies" every time: its message is taken and never comes back
+    stages = ("validate", "metadata", "thumbnails", "optimize")
+    reconcile = photo_env.fn("reconcile").reconcile
+    later = utcnow()
+    for _ in range(Deps.load().settings.max_resumes):
+        later += timedelta(hours=1)
+        assert reconcile(Deps.load(), later) == {"resumed_processing": 1}
+        assert sum(len(photo_env.receive(s)) for s in stages) == 1  # sent again, and dies again
+    later += timedelta(hours=1)
+    assert reconcile(Deps.load(), later) == {"failed_processing": 1}
+    photo = photo_env.repo.get(photo_id)
+    assert photo is not None and photo.status == "failed" and photo.stage in stages
+    assert "stopped without finishing 4 times" in (photo.failure_reason or "")
+    assert sum(len(photo_env.receive(s)) for s in stages) == 0  # nothing more is sent
+    assert reconcile(Deps.load(), later + timedelta(hours=1)) == {}

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     ingest_grace_minutes: int = Field(2, ge=0, description="wait this long for the bucket event before re-driving")
     stuck_minutes: int = Field(15, ge=0, description="a photo queued/processing with no progress this long has "
                                                     "lost its stage message: reconcile sends it again")
+    max_resumes: int = Field(3, ge=1, description="reconcile resumes a stuck photo at most this often, then fails it "
+                             "(a stage that always dies, e.g. killed by the function timeout)")
     orphan_grace_minutes: int = Field(60, ge=0, description="a blob with no row is deleted after this")
 
     def queue_url(self, stage: str) -> str:

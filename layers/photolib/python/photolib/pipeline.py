@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -136,17 +136,27 @@ def _mismatch(photo: Photo, obj: ObjectInfo, max_bytes: int) -> str | None:
     return None
 
 
-def resume(deps: Deps, photo: Photo) -> bool:
+def resume(deps: Deps, photo: Photo) -> str:
     """Send again the stage message of a photo that stopped moving (queued or processing, its
     message lost: Redis restarted without its data, a job dropped by hand). The stage it was at
-    runs again, which is safe because stages are idempotent. False: it moved on meanwhile."""
+    runs again, which is safe because stages are idempotent. Returns resumed, failed (resumed too
+    often already) or moved (it moved on meanwhile)."""
     stage = photo.stage if photo.stage in DEFAULT_PIPELINE else DEFAULT_PIPELINE[0]
+    # Bounded: a stage that dies every time (a timeout kills it before it can fail the photo)
+    # would otherwise go round DLQ -> reconcile -> DLQ for ever.
+    key = f"lightbox:resumes:{photo.id}"
+    resumes = int(cast(int, deps.redis.incr(key)))
+    deps.redis.expire(key, 7 * 24 * 3600)
+    if resumes > deps.settings.max_resumes:
+        deps.fail(photo, stage, f"{stage} stopped without finishing {resumes} times (resumed "
+                                f"{deps.settings.max_resumes} times); the photo may be too large to process in time")
+        return "failed"
     message = StageMessage.first(photo).model_copy(update={"step": DEFAULT_PIPELINE.index(stage)})
     # Touching updated_at (same status and stage) makes the next run wait a full period again.
     if not deps.repo.update(photo.id, only_if=(photo.status,), stage=photo.stage):
-        return False
+        return "moved"
     deps.send(message)
-    return True
+    return "resumed"
 
 
 # --- stages --------------------------------------------------------------------------------
