@@ -48,7 +48,8 @@ def handler(event: dict[str, Any], context: Any) -> Response:
         if route is None:
             raise ApiError(404, "no_route", f"no route for {request.rawPath}; routes: GET /events, GET /events/stream")
         try:
-            client_id = auth.client_of(request, settings)
+            # Only the stream takes ?access_token=: it is what EventSource, which sets no headers, opens.
+            client_id = auth.client_of(request, settings, query_token=route is stream)
         except Unauthorized as exc:
             raise ApiError(401, exc.code, exc.message) from None
         return route(request, settings, _feed(request, settings, client_id))

@@ -27,4 +27,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "body": json.dumps({"error": {"code": "not_found", "message": f"no file {request.rawPath!r}"}})}
     return {"statusCode": 200, "body": path.read_text(encoding="utf-8"),
             "headers": {"content-type": TYPES[path.suffix], "cache-control": "no-cache",
-                        "x-content-type-options": "nosniff"}}
+                        "x-content-type-options": "nosniff",
+                        # The page is opened as /?token=...: that URL must not travel in Referer headers.
+                        "referrer-policy": "no-referrer"}}

@@ -50,11 +50,15 @@ def test_lightbox_token_refuses_a_client_id_that_could_not_be_a_key_part(capsys:
     assert "A-Z a-z 0-9" in capsys.readouterr().err
 
 
-def test_header_or_query_token_names_the_client() -> None:
+def test_header_or_where_allowed_query_token_names_the_client() -> None:
     settings = Settings(token_secret="s" * 16)
     token = auth.issue("carol", settings.token_secret)
     assert auth.client_of(request({"Authorization": f"Bearer {token}"}), settings) == "carol"
-    assert auth.client_of(request(query={"access_token": token}), settings) == "carol"
+    assert auth.client_of(request(query={"access_token": token}), settings, query_token=True) == "carol"
+    # Elsewhere a token in the URL is not taken: URLs end up in logs and Referer headers.
+    with pytest.raises(Unauthorized) as err:
+        auth.client_of(request(query={"access_token": token}), settings)
+    assert err.value.code == "missing_token"
 
 
 @pytest.mark.parametrize(("headers", "query", "code"), [
@@ -66,7 +70,7 @@ def test_header_or_query_token_names_the_client() -> None:
 def test_missing_or_forged_tokens_are_unauthorized(headers: dict[str, str] | None, query: dict[str, str] | None,
                                                    code: str) -> None:
     with pytest.raises(Unauthorized) as err:
-        auth.client_of(request(headers, query), Settings(token_secret="s" * 16))
+        auth.client_of(request(headers, query), Settings(token_secret="s" * 16), query_token=True)
     assert err.value.code == code
 
 

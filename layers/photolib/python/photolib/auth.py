@@ -44,17 +44,19 @@ def verify(token: str, secret: str, max_age: int) -> str:
     return client_id
 
 
-def token_of(request: HttpApiEvent) -> str | None:
-    """The bearer token of the request: Authorization header first, then ?access_token=."""
+def token_of(request: HttpApiEvent, query_token: bool = False) -> str | None:
+    """The bearer token of the request: the Authorization header, or ?access_token= where the
+    route allows it (EventSource cannot set headers; a URL ends up in logs and Referer headers)."""
     scheme, _, value = (request.header("authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.queryStringParameters.get("access_token") or None
+    return (request.queryStringParameters.get("access_token") or None) if query_token else None
 
 
-def client_of(request: HttpApiEvent, settings: Settings) -> str:
+def client_of(request: HttpApiEvent, settings: Settings, query_token: bool = False) -> str:
     """The client the request's token names; Unauthorized when there is none or it does not verify."""
-    token = token_of(request)
+    token = token_of(request, query_token)
     if token is None:
-        raise Unauthorized("missing_token", "send a client token: 'Authorization: Bearer TOKEN' or ?access_token=TOKEN")
+        how = "'Authorization: Bearer TOKEN'" + (" or ?access_token=TOKEN" if query_token else "")
+        raise Unauthorized("missing_token", f"send a client token: {how}")
     return verify(token, settings.token_secret, settings.token_max_age)
