@@ -26,18 +26,13 @@ from photolib.config import Settings, load_settings
 from photolib.db import open_repository
 from photolib.exceptions import Unauthorized
 from photolib.feed import BEGINNING, Entry, Feed, Filter, InvalidStreamId, Start, reader_client
+from photolib.http import ApiError, Response, json_response
 from photolib.models import HttpApiEvent
 
 log = logging.getLogger(__name__)
 
-Response = dict[str, Any]
 RECONNECT_MS = 1000  # what EventSource waits before reconnecting after the stream ends
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def handler(event: dict[str, Any], context: Any) -> Response:
@@ -54,8 +49,7 @@ def handler(event: dict[str, Any], context: Any) -> Response:
             raise ApiError(401, exc.code, exc.message) from None
         return route(request, settings, _feed(request, settings, client_id))
     except ApiError as exc:
-        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else {}
-        return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}}, headers)
+        return exc.response()
 
 
 # --- routes ---------------------------------------------------------------------------------
@@ -85,7 +79,7 @@ def long_poll(request: HttpApiEvent, settings: Settings, feed: Feed) -> Response
     body: dict[str, Any] = {"events": [{"stream_id": e.stream_id, **e.event} for e in entries], "next": cursor}
     if start.reset_from:
         body["reset"] = {"oldest_id": start.reset_from, "message": _RESET_MESSAGE}
-    return _json(200, body)
+    return json_response(200, body)
 
 
 _ROUTES = {("GET", "/events/stream"): stream, ("GET", "/events"): long_poll}
@@ -175,6 +169,3 @@ def _route_key(request: HttpApiEvent) -> tuple[str, str]:
     return request.requestContext.http.method.upper(), request.rawPath.rstrip("/") or "/"
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return {"statusCode": status, "headers": {"content-type": "application/json", **(headers or {})},
-            "body": json.dumps(body)}

@@ -21,6 +21,7 @@ from typing import Any
 from photolib import auth
 from photolib.config import load_settings
 from photolib.exceptions import InvalidCursor, RateLimited, TransientError, Unauthorized
+from photolib.http import ApiError, Response, json_response
 from photolib.models import (
     EventType,
     HttpApiEvent,
@@ -36,14 +37,8 @@ from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
-Response = dict[str, Any]
 _ERROR_CODES = {"filename": "invalid_filename", "content_type": "unsupported_content_type", "size": "invalid_size"}
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def handler(event: dict[str, Any], context: Any) -> Response:
@@ -53,14 +48,13 @@ def handler(event: dict[str, Any], context: Any) -> Response:
         client_id_of(request)  # a request without a valid token is a 401 before its body is looked at
         return route(request, Deps.load())
     except ApiError as exc:
-        headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-        return _json(exc.status, {"error": {"code": exc.code, "message": exc.message}}, headers=headers)
+        return exc.response()
     except RateLimited as exc:
-        return _json(429, {"error": {"code": "rate_limited", "message": str(exc)}},
+        return json_response(429, {"error": {"code": "rate_limited", "message": str(exc)}},
                      headers={"retry-after": str(exc.retry_after)})
     except TransientError as exc:
         log.warning("transient failure: %s", exc)
-        return _json(503, {"error": {"code": "unavailable", "message": "storage is busy; retry shortly"}},
+        return json_response(503, {"error": {"code": "unavailable", "message": "storage is busy; retry shortly"}},
                      headers={"retry-after": "1"})
 
 
@@ -83,7 +77,7 @@ def create_upload(request: HttpApiEvent, deps: Deps) -> Response:
     expires = deps.settings.presign_expires
     post = deps.storage.presign_post(photo.key, photo.content_type, photo.declared_size, expires)
     put_url = deps.storage.presign_put(photo.key, photo.content_type, expires)
-    return _json(201, {
+    return json_response(201, {
         "photo": _public(photo),
         "upload": {
             "post": {"url": post.url, "fields": post.fields},
@@ -105,7 +99,7 @@ def upload_photo(request: HttpApiEvent, deps: Deps) -> Response:
     except Exception:
         deps.repo.delete(photo.id)
         raise
-    return _json(201, {"photo": _public(photo)})
+    return json_response(201, {"photo": _public(photo)})
 
 
 def list_photos(request: HttpApiEvent, deps: Deps) -> Response:
@@ -126,7 +120,7 @@ def list_photos(request: HttpApiEvent, deps: Deps) -> Response:
         photos, cursor = deps.repo.page(client_id_of(request), status=status, limit=limit, cursor=q.get("cursor"))
     except InvalidCursor as exc:
         raise ApiError(400, "invalid_cursor", str(exc)) from None
-    return _json(200, {"items": [_public(p) for p in photos], "next_cursor": cursor})
+    return json_response(200, {"items": [_public(p) for p in photos], "next_cursor": cursor})
 
 
 def get_photo(request: HttpApiEvent, deps: Deps) -> Response:
@@ -139,7 +133,7 @@ def get_photo(request: HttpApiEvent, deps: Deps) -> Response:
         for d in deps.repo.derivatives(photo.id)
     }
     original = {"url": deps.storage.presign_get(photo.key, expires)} if photo.status != "pending_upload" else None
-    return _json(200, {
+    return json_response(200, {
         "photo": _public(photo), "metadata": results.get("metadata"), "original": original,
         "derivatives": derivatives, "stages": sorted(results), "expires_in": expires,
     })
@@ -246,6 +240,3 @@ def _public(photo: Photo) -> dict[str, Any]:
     return photo.model_dump(mode="json", exclude={"key"})
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return {"statusCode": status, "headers": {"content-type": "application/json", **(headers or {})},
-            "body": json.dumps(body)}
