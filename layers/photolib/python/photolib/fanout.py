@@ -88,6 +88,10 @@ class Fanout:
             try:
                 new = xread(self.client, self.stream, cursor, POLL_MS, 1000)
             except redis.RedisError as exc:  # streams keep their heartbeats meanwhile
+                with self._cond:
+                    if not self._waiting:  # nobody to serve: stop; the next waiter starts a reader
+                        self._thread = None
+                        return
                 log.warning("fan-out reader of %s: %s; retrying in %.1f s", self.stream, exc, backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
