@@ -50,7 +50,7 @@ def configure(broker: Broker, endpoint: str) -> str:
         if spec.cors_rules:  # the template's CorsConfiguration, as CloudFormation would apply it
             s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": list(spec.cors_rules)})
         events = sorted({e for f in broker.template.functions.values() for t in f.of_kind(S3Trigger)
-                         if t.bucket == bucket for e in t.events} | broker.template.buckets[bucket].event_types)
+                         if t.bucket == bucket for e in t.events} | spec.event_types)
         if events:
             s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
                 "QueueConfigurations": [{"Id": "lightbox", "QueueArn": arn, "Events": events}]})
