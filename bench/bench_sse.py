@@ -19,9 +19,7 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,8 +37,8 @@ from photolib.models import EventMetadata, EventType, PhotoEvent
 
 from bench.report import write_section
 from local import tokens
-from local.services import free_port
 from local.template import load_template
+from local.testing.up import start_up
 
 CLIENT = "bench"
 GAP = 0.1  # seconds between published events: each one is delivered everywhere before the next
@@ -48,31 +46,13 @@ GAP = 0.1  # seconds between published events: each one is delivered everywhere 
 
 class Stack:
     def __init__(self, data: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "LIGHTBOX_DATA_DIR": str(data), "LIGHTBOX_WORKERS": "1",
-               "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"}
-        env.pop("REDIS_URL", None)
-        env.pop("S3_ENDPOINT_URL", None)
-        self.log = (data / "up.log").open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "local.cli", "up", "-p", str(self.port)], cwd=ROOT,
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{self.url}/_lightbox/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit((data / "up.log").read_text()) from None
-                time.sleep(0.2)
-        state = json.loads((data / "state.json").read_text())
-        self.settings = Settings(redis_url=state["redis_url"])
+        self.up = start_up(data, env={"LIGHTBOX_WORKERS": "1", "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"},
+                           cwd=ROOT)
+        self.port, self.url = self.up.port, self.up.url
+        self.settings = Settings(redis_url=self.up.redis_url)
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
-        self.log.close()
+        self.up.stop()
 
 
 def emit(settings: Settings, seq: int) -> None:

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
 
 from local import tokens
-from local.services import free_port
 from local.template import load_template
+from local.testing.up import start_up
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = "lightbox:events"
@@ -44,44 +43,17 @@ class Stack:
 
 def start(data_dir: Path, workers: int, extra_env: dict[str, str] | None = None) -> Stack:
     """`lightbox up --workers N` on embedded Redis and S3, as a user starts it, logging JSON lines."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "LIGHTBOX_DATA_DIR": str(data_dir),
-        "LIGHTBOX_LOG_FORMAT": "json",
-        "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data_dir}/photos.db",
-        **(extra_env or {}),
-    }
-    for name in ("REDIS_URL", "S3_ENDPOINT_URL", "LIGHTBOX_WORKERS"):
-        env.pop(name, None)
-    log_path = data_dir / "up.log"
-    with log_path.open("wb") as log:  # a file, not a pipe: nobody drains a pipe while we measure
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "local.cli", "up", "-p", str(port), "--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    state = data_dir / "state.json"
+    env = {"LIGHTBOX_LOG_FORMAT": "json", "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data_dir}/photos.db",
+           **(extra_env or {})}
+    up = start_up(data_dir, ["--workers", str(workers)], env=env, cwd=ROOT)
+    redis = Redis.from_url(up.redis_url)
     deadline = time.monotonic() + 90
-    while True:
-        try:
-            if state.is_file() and requests.get(f"{url}/_lightbox/health", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(Stack(proc, url, Redis(), log_path))
-            raise RuntimeError(f"lightbox up did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    redis = Redis.from_url(json.loads(state.read_text())["redis_url"])
     while len(Worker.all(connection=redis)) < workers:  # workers register once they have imported
         if time.monotonic() > deadline:
+            up.stop()
             raise RuntimeError("the workers did not register with Redis")
         time.sleep(0.2)
-    return Stack(proc, url, redis, log_path)
+    return Stack(up.proc, up.url, redis, up.log_path)
 
 
 def stop(stack: Stack) -> None:
