@@ -23,6 +23,7 @@ from rq.serializers import JSONSerializer
 
 from local import defaults
 from local.model import Template
+from local.queues import LightboxQueue, ring
 
 # Messages sent to a queue nobody consumes wait here, as they would in SQS.
 HELD_KEY = "lightbox:held:{0}"
@@ -62,7 +63,7 @@ class Broker:
         self.retry_base = retry_base
 
     def rq_queue(self, name: str) -> Queue:
-        return Queue(name, connection=self.connection, serializer=JSONSerializer)
+        return LightboxQueue(name, connection=self.connection, serializer=JSONSerializer)
 
     def _retry(self, max_retries: int) -> Retry | None:
         if max_retries <= 0:
@@ -169,6 +170,8 @@ class Broker:
                 job.save()
                 registry.requeue(job)
                 count += 1
+            if count:
+                ring(self.connection, source)  # RQ's requeue pushes without LightboxQueue
         return count
 
 

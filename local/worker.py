@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import cast
 
 from redis import Redis
+from redis.exceptions import LockError
 from rq import Queue, SimpleWorker, worker_registration
-from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job
 from rq.registry import StartedJobRegistry, clean_registries
 from rq.serializers import JSONSerializer
@@ -20,6 +22,7 @@ from rq.worker import DequeueStrategy
 
 from local import defaults, jobs
 from local.broker import Broker
+from local.queues import LightboxQueue
 from local.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,12 @@ class LightboxWorker(SimpleWorker):
     """No fork per job: module state stays warm between invocations, as in a Lambda sandbox,
     and a message reaches its handler in about a millisecond instead of a fork's cost."""
 
+    queue_class = LightboxQueue
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        # RQ only takes through the intermediate list with one queue; LightboxQueue always does.
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ's default adds 60 s; a killed worker's job would sit a minute before it runs again.
         return int(job.timeout or defaults.VISIBILITY_TIMEOUT) + defaults.ABANDONED_GRACE_SECONDS
@@ -37,7 +46,10 @@ class LightboxWorker(SimpleWorker):
         # RQ's own pass, under its per-queue lock so one worker cleans a queue at a time, plus two
         # steps before it: recovering a job twice would run it twice and count two receives.
         for queue in self.queues:
-            if not queue.acquire_maintenance_lock():
+            # Not RQ's own lock: it lasts 15 minutes, so a worker killed during its pass (likeliest
+            # right after it starts) would stop every dead job of that queue being re-run for that long.
+            lock = self.connection.lock(_MAINTENANCE_LOCK.format(queue.name), timeout=_MAINTENANCE_LOCK_SECONDS)
+            if not lock.acquire(blocking=False):
                 continue
             try:
                 self._expire_jobs_of_dead_workers(queue)
@@ -46,21 +58,25 @@ class LightboxWorker(SimpleWorker):
                 worker_registration.clean_worker_registry(queue)
                 queue.intermediate_queue.cleanup(self, queue)
             finally:
-                queue.release_maintenance_lock()
+                with contextlib.suppress(LockError):  # expired meanwhile: another worker may hold it now
+                    lock.release()
         self.last_cleaned_at = now()  # type: ignore[assignment]  # RQ declares it None-typed
 
     def _expire_jobs_of_dead_workers(self, queue: Queue) -> None:
         """A job whose worker is known dead need not wait out its heartbeat (the queue's visibility
-        timeout, minutes for real apps): marking it expired lets RQ's cleanup run it again now."""
+        timeout, minutes for real apps): marking it expired lets RQ's cleanup run it again now.
+        The worker is the entry's execution's, not the job's: a job re-run by a live worker
+        still names the dead one for the moment between its new entry and its new worker_name,
+        and expiring it then sent a job that went on to finish to the DLQ."""
         registry = StartedJobRegistry(queue=queue)
         for entry in cast(list[bytes], self.connection.zrange(registry.key, 0, -1)):
+            job_id, _, execution_id = entry.decode().partition(":")
             try:
-                job = Job.fetch(registry.parse_job_id(entry.decode()), connection=self.connection,
-                                serializer=self.serializer)
-            except NoSuchJobError:
-                continue  # RQ's own cleanup drops the entry
-            if job.worker_name and _worker_dead(self.connection, job.worker_name):
-                log.warning("worker %s died running job %s; it runs again", job.worker_name, job.id)
+                worker_name = Execution.fetch(execution_id, job_id, self.connection).worker_name
+            except ValueError:
+                continue  # the execution ended meanwhile; its entry goes with it
+            if worker_name and _worker_dead(self.connection, worker_name):
+                log.warning("worker %s died running job %s; it runs again", worker_name, job_id)
                 self.connection.zadd(registry.key, {entry: 0})
 
     def _recover_taken_not_started(self, queue: Queue) -> None:
@@ -80,6 +96,9 @@ class LightboxWorker(SimpleWorker):
             taken.remove(job_id)
 
 
+_MAINTENANCE_LOCK = "lightbox:maintenance:{0}"
+# A pass takes milliseconds; a killed worker's lock must not outlive the next maintenance interval by much.
+_MAINTENANCE_LOCK_SECONDS = 2 * defaults.MAINTENANCE_INTERVAL_SECONDS
 _STUCK_TAKEN = timedelta(seconds=defaults.MAINTENANCE_INTERVAL_SECONDS)
 
 
@@ -118,7 +137,7 @@ def run_worker(runtime: Runtime, connection: Redis, *, burst: bool = False, name
     """Work until stopped (or, with burst, until the queues are empty)."""
     jobs.install(runtime)
     broker = Broker(runtime.template, connection)
-    queues = [Queue(q, connection=connection, serializer=JSONSerializer) for q in worker_queues(broker)]
+    queues = [LightboxQueue(q, connection=connection, serializer=JSONSerializer) for q in worker_queues(broker)]
     worker = LightboxWorker(
         queues,
         connection=connection,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from redis import Redis
-from rq import Queue
 from rq.serializers import JSONSerializer
 from werkzeug.test import TestResponse
 
@@ -25,6 +24,7 @@ from local import jobs, tokens
 from local.broker import Broker, DeadLetter
 from local.gateway import create_app
 from local.model import Template
+from local.queues import LightboxQueue
 from local.settings import Settings
 from local.sources import s3_poller
 from local.sqs import SqsApi
@@ -157,7 +157,7 @@ class Lightbox:
 
     def drain(self) -> None:
         """Run everything triggered so far, and everything that triggers, until nothing is queued."""
-        queues = [Queue(q, connection=self.redis, serializer=JSONSerializer) for q in worker_queues(self.broker)]
+        queues = [LightboxQueue(q, connection=self.redis, serializer=JSONSerializer) for q in worker_queues(self.broker)]
         for _ in range(MAX_DRAIN_ROUNDS):
             delivered = self._poller.poll_once(wait_seconds=0) if self._poller else 0
             worker = _DrainWorker(queues, connection=self.redis, serializer=JSONSerializer)

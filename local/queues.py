@@ -1,0 +1,76 @@
+"""RQ queue whose workers take a job without ever holding it where nobody can find it again.
+
+RQ takes from several queues with BLPOP: the job id leaves the queue before the worker has
+recorded it anywhere, so a worker killed, paused or cut off from Redis right then loses the
+job for good (a Redis restart while workers were blocked lost two photos this way). SQS never
+does that: a received message comes back after its visibility timeout. Here every take is an
+LMOVE into RQ's per-queue intermediate list (what RQ itself does for a one-queue worker), from
+which a dead worker's job is recovered. Redis has no blocking move from several lists, so an
+idle worker blocks on a "doorbell" stream that every push rings, and looks again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, cast
+
+from redis import Redis
+from redis.client import Pipeline
+from rq import Queue
+from rq.exceptions import DequeueTimeout, NoSuchJobError
+from rq.job import Job
+
+DOORBELL_KEY = "lightbox:doorbell"
+# A push that does not ring (RQ's scheduler moving a due retry, rq-dashboard's requeue) is seen
+# at the next look; this bounds how late. Idle, a worker makes this many cheap looks a second.
+LOOK_AGAIN_SECONDS = 0.25
+
+# Take the first job of the first non-empty queue into its intermediate list, atomically; when
+# all are empty, answer the doorbell's last ring so a push after this look wakes the waiter.
+_TAKE = """
+for i = 1, #KEYS - 1, 2 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then return {KEYS[i], id} end
+end
+local last = redis.call('XREVRANGE', KEYS[#KEYS], '+', '-', 'COUNT', 1)
+if #last > 0 then return {'', last[1][1]} end
+return {'', '0-0'}
+"""
+
+
+def ring(connection: Redis | Pipeline, queue: str) -> None:
+    """Wake idle workers: a job is waiting on `queue`."""
+    connection.xadd(DOORBELL_KEY, {"queue": queue}, maxlen=100, approximate=True)
+
+
+class LightboxQueue(Queue):
+    def push_job_id(self, job_id: str, pipeline: Pipeline | None = None, at_front: bool = False) -> None:
+        super().push_job_id(job_id, pipeline=pipeline, at_front=at_front)
+        ring(pipeline if pipeline is not None else self.connection, self.name)
+
+    @classmethod
+    def dequeue_any(cls, queues: Iterable[Queue], timeout: int | None, connection: Redis,
+                    job_class: type[Job] | None = None, serializer: Any = None,
+                    death_penalty_class: Any = None) -> tuple[Job, Queue] | None:
+        """RQ's contract (first job of the first non-empty queue; None, or DequeueTimeout after
+        `timeout` seconds, when there is none), with every take recoverable."""
+        queues = list(queues)
+        keys = [k for q in queues for k in (q.key, q.intermediate_queue_key)] + [DOORBELL_KEY]
+        take = connection.register_script(_TAKE)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            queue_key, value = (v.decode() if isinstance(v, bytes) else str(v) for v in cast(list[Any], take(keys=keys)))
+            if queue_key:
+                queue = cls.from_queue_key(queue_key, connection=connection, job_class=job_class,
+                                           serializer=serializer, death_penalty_class=death_penalty_class)
+                try:
+                    return queue.job_class.fetch(value, connection=connection, serializer=queue.serializer), queue
+                except NoSuchJobError:
+                    continue  # deleted while queued; RQ's intermediate-queue cleanup drops the id
+            if deadline is None:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DequeueTimeout(timeout, [q.key for q in queues])
+            connection.xread({DOORBELL_KEY: value}, count=1, block=max(1, int(min(left, LOOK_AGAIN_SECONDS) * 1000)))
