@@ -99,7 +99,9 @@ def _sse(feed: Feed, start: Start, heartbeat: float) -> Iterator[str]:
     while True:  # ends when the client goes away: the server closes this generator
         scanned = shared.wait_after(cursor, max(0.0, beat_due - time.monotonic()))
         if scanned is None:
-            cursor, entries = feed.read(cursor, block_ms=100)  # catching up; blocks only if nothing is left
+            # Catching up returns at once; this blocks only when nothing is after the cursor, i.e. a
+            # page on an empty stream (cursor 0): until the next event or heartbeat, not in 100 ms polls.
+            cursor, entries = feed.read(cursor, block_ms=max(1, int((beat_due - time.monotonic()) * 1000)))
         else:
             cursor = scanned[-1].stream_id if scanned else cursor
             entries = [e for e in scanned if feed.only.matches(e)]

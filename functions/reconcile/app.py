@@ -7,6 +7,8 @@
 3. A photo queued or processing with no progress for STUCK_MINUTES lost its stage message (a
    worker killed between admitting it and sending the message, or on the message's last receive;
    a Redis that came back without its data): the message of the stage it was at is sent again.
+   Not while that stage's queue holds messages: behind a backlog longer than STUCK_MINUTES a photo
+   is only waiting its turn, and resending would run it twice and count it towards MAX_RESUMES.
 4. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
    is older than ORPHAN_GRACE_MINUTES: younger ones may belong to an upload still being created.
 
@@ -29,6 +31,7 @@ from photolib.pipeline import (
     ingest_object,
     parse_original_key,
     resume,
+    resume_stage,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,11 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     redrive_before = now - timedelta(minutes=s.ingest_grace_minutes)
     orphan_before = now - timedelta(minutes=s.orphan_grace_minutes)
 
+    stuck = [p for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING)
+             for p in deps.repo.stale(status, now - timedelta(minutes=s.stuck_minutes))]
+    # Asked before this run sends anything: a queue holding only what this run re-drives is no backlog.
+    backlog = {stage: deps.backlog(stage) for stage in {resume_stage(p) for p in stuck}}
+
     redriven: set[str] = set()  # just sent on their way: not stuck, whatever `now` says
     for obj in deps.storage.objects(ORIGINALS_PREFIX):
         parsed = parse_original_key(obj.key)
@@ -68,11 +76,13 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
                                        "request a new upload with POST /uploads")
             counts["expired"] += 1
 
-    stuck_before = now - timedelta(minutes=s.stuck_minutes)
-    for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING):
-        for photo in deps.repo.stale(status, stuck_before):
-            if photo.id not in redriven and (outcome := resume(deps, photo)) != "moved":
-                counts[f"{outcome}_{status}"] += 1
+    for photo in stuck:
+        if photo.id in redriven:
+            continue
+        if backlog[resume_stage(photo)]:
+            counts[f"waiting_{photo.status}"] += 1  # its message may be among them
+        elif (outcome := resume(deps, photo)) != "moved":
+            counts[f"{outcome}_{photo.status}"] += 1
 
     for obj in deps.storage.objects(DERIVATIVES_PREFIX):
         m = _DERIVATIVE_KEY.match(obj.key)

@@ -124,6 +124,46 @@ def test_idle_stream_gets_heartbeats_and_filters_hold(stack: Stack, events: Sett
     assert data_of([m for m in seen if m.comment is None]) == [0, 1]
 
 
+class _Xreads(threading.Thread):
+    """Counts XREADs of the stream as Redis' MONITOR sees them (INFO's counts are the whole
+    server's: other tests' readers too), until `done()`."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.count, self.ready = url, 0, threading.Event()
+
+    def run(self) -> None:
+        with redis.Redis.from_url(self.url).monitor() as monitor:
+            self.ready.set()
+            while "lightbox-test-done" not in (command := monitor.next_command()["command"]):
+                self.count += command.upper().startswith("XREAD") and STREAM in command
+
+    def done(self) -> int:
+        redis.Redis.from_url(self.url).echo("lightbox-test-done")
+        self.join(timeout=10)
+        return self.count
+
+
+def test_a_page_on_an_empty_stream_waits_on_redis_instead_of_polling_it(stack: Stack, events: Settings) -> None:
+    """A fresh stack's page (nothing published yet: cursor 0) used to read Redis every 100 ms."""
+    resp = open_stream(stack.url)
+    stream = messages(resp)
+    next(m for m in stream if m.comment == "heartbeat")  # settled into waiting
+    xreads = _Xreads(events.redis_url)
+    xreads.start()
+    assert xreads.ready.wait(10)
+    beats = 0
+    for m in stream:
+        beats += m.comment == "heartbeat"
+        if beats == 4:  # 4 x SseHeartbeatSeconds (0.3 s): 12 reads at one per 100 ms
+            break
+    # One read per heartbeat period, and the fan-out reader's own (one a second: two at most).
+    assert xreads.done() <= 4 + 2, xreads.count
+    emit(events, 0)
+    assert data_of([next(m for m in stream if m.comment is None)]) == [0]  # and it still wakes at once
+    resp.close()
+
+
 def test_an_id_older_than_retention_gets_a_reset_then_what_is_retained(stack: Stack, events: Settings) -> None:
     first = emit(events, 0)
     for i in range(1, 10):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from photo_harness import CORPUS, PhotoEnv, sample_event
 from photolib.models import utcnow
-from photolib.pipeline import Deps
+from photolib.pipeline import Deps, resume
 
 DSCN = CORPUS / "exif" / "DSCN0010.jpg"
 LATER = timedelta(hours=3)  # past every grace period and expiry at their defaults
@@ -56,3 +56,30 @@ def test_handler_takes_the_schedule_event(photo_env: PhotoEnv, monkeypatch: pyte
     monkeypatch.setenv("INGEST_GRACE_MINUTES", "0")
     photo_env.upload_via_post(DSCN)
     assert photo_env.fn("reconcile").handler(sample_event("photo-schedule.json"), None) == {"redriven_queued": 1}
+
+
+def test_a_photo_waiting_behind_a_backlog_is_left_alone_and_resumed_once_its_message_is_lost(
+        photo_env: PhotoEnv) -> None:
+    photo_id = photo_env.upload_via_post(DSCN)
+    photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)  # queued; validate message waits
+    # Its stage's queue is not empty, so its message may be there (a backlog longer than
+    # STUCK_MINUTES): more runs than MAX_RESUMES neither resend it nor fail it.
+    for _ in range(Deps.load().settings.max_resumes + 2):
+        assert reconcile_at(photo_env, LATER) == {"waiting_queued": 1}
+    (lost,) = photo_env.receive("validate")
+    photo_env.sqs.delete_message(QueueUrl=photo_env.queues["validate"], ReceiptHandle=lost["receiptHandle"])
+    assert reconcile_at(photo_env, LATER) == {"resumed_queued": 1}
+    photo_env.run_queues()
+    assert photo_env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
+
+
+def test_resume_leaves_a_photo_that_moved_on_since_it_was_read(photo_env: PhotoEnv) -> None:
+    photo_id = photo_env.upload_via_post(DSCN)
+    photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)
+    photo_env.deliver("validate", photo_env.receive("validate"))
+    read = photo_env.repo.get(photo_id)  # what a reconcile run read: processing, at validate
+    assert read is not None and (read.status, read.stage) == ("processing", "validate")
+    photo_env.deliver("metadata", photo_env.receive("metadata"))  # then it moved on, still processing
+    assert resume(Deps.load(), read) == "moved"
+    assert photo_env.receive("validate") == []  # not sent back to validate
+    assert photo_env.repo.get(photo_id).stage == "metadata"  # type: ignore[union-attr]

@@ -225,9 +225,11 @@ class PhotoRepository:
         photos = [Photo.model_validate(dict(r)) for r in rows[:limit]]
         return photos, (_encode_cursor(photos[-1]) if len(rows) > limit else None)
 
-    def update(self, photo_id: str, *, only_if: tuple[PhotoStatus, ...] = (), **fields: Any) -> bool:
-        """Set fields; with only_if, only while the status is one of those (a compare-and-set).
-        Returns whether a row changed, which is how concurrent deliveries find out who won."""
+    def update(self, photo_id: str, *, only_if: tuple[PhotoStatus, ...] = (), unchanged_since: datetime | None = None,
+               **fields: Any) -> bool:
+        """Set fields; with only_if, only while the status is one of those (a compare-and-set), and
+        with unchanged_since, only if the row was not updated after that (it did not move on and
+        come back). Returns whether a row changed, which is how concurrent deliveries find out who won."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -239,6 +241,9 @@ class PhotoRepository:
         if only_if:
             sql += f" AND status IN ({', '.join('?' * len(only_if))})"
             params.extend(s.value for s in only_if)
+        if unchanged_since is not None:
+            sql += " AND updated_at = ?"
+            params.append(ts(unchanged_since))
         with self.transaction() as conn:
             return conn.execute(sql, params).rowcount == 1
 

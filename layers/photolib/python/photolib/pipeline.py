@@ -80,6 +80,9 @@ class Deps:
     def send(self, message: StageMessage) -> str:
         return queue.send(self.settings.queue_url(message.stage), message, client=self.sqs)
 
+    def backlog(self, stage: str) -> int:
+        return queue.backlog(self.settings.queue_url(stage), client=self.sqs)
+
     def fail(self, photo: Photo | StageMessage, stage: str, reason: str) -> None:
         photo_id = photo.id if isinstance(photo, Photo) else photo.photo_id
         if self.repo.fail(photo_id, stage, reason):
@@ -136,12 +139,17 @@ def _mismatch(photo: Photo, obj: ObjectInfo, max_bytes: int) -> str | None:
     return None
 
 
+def resume_stage(photo: Photo) -> str:
+    """The stage a stopped photo starts again at: the one it was at, or the first."""
+    return photo.stage if photo.stage in DEFAULT_PIPELINE else DEFAULT_PIPELINE[0]
+
+
 def resume(deps: Deps, photo: Photo) -> str:
     """Send again the stage message of a photo that stopped moving (queued or processing, its
     message lost: Redis restarted without its data, a job dropped by hand). The stage it was at
     runs again, which is safe because stages are idempotent. Returns resumed, failed (resumed too
     often already) or moved (it moved on meanwhile)."""
-    stage = photo.stage if photo.stage in DEFAULT_PIPELINE else DEFAULT_PIPELINE[0]
+    stage = resume_stage(photo)
     # Bounded: a stage that dies every time (a timeout kills it before it can fail the photo)
     # would otherwise go round DLQ -> reconcile -> DLQ for ever.
     key = f"lightbox:resumes:{photo.id}"
@@ -152,8 +160,9 @@ def resume(deps: Deps, photo: Photo) -> str:
                                 f"{deps.settings.max_resumes} times); the photo may be too large to process in time")
         return "failed"
     message = StageMessage.first(photo).model_copy(update={"step": DEFAULT_PIPELINE.index(stage)})
-    # Touching updated_at (same status and stage) makes the next run wait a full period again.
-    if not deps.repo.update(photo.id, only_if=(photo.status,), stage=photo.stage):
+    # Touching updated_at (same status and stage) makes the next run wait a full period again;
+    # unchanged_since: a photo that moved on since it was read is not sent back to where it was.
+    if not deps.repo.update(photo.id, only_if=(photo.status,), unchanged_since=photo.updated_at, stage=photo.stage):
         return "moved"
     deps.send(message)
     return "resumed"

@@ -33,6 +33,20 @@ def send(queue_url: str, message: BaseModel, *, settings: Settings | None = None
     return _send(client, queue_url, message.model_dump_json())
 
 
+_IN_QUEUE = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+
+
+@aws_call
+def _attributes(client: Any, queue_url: str) -> dict[str, str]:
+    return dict(client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(_IN_QUEUE))["Attributes"])
+
+
+def backlog(queue_url: str, *, client: Any) -> int:
+    """Messages in the queue: waiting, being handled (or waiting out a failed receive) and delayed."""
+    attributes = _attributes(client, queue_url)
+    return sum(int(attributes.get(name, 0)) for name in _IN_QUEUE)
+
+
 def process_batch(event: SQSEvent, handle: Callable[[SQSRecord], None]) -> dict[str, list[dict[str, str]]]:
     """Run `handle` on each record; the ones that raised are reported in batchItemFailures so only
     they return to the queue (the function's FunctionResponseTypes is ReportBatchItemFailures)."""
