@@ -17,6 +17,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote_plus
 
+from photolib import deadline
 from photolib.models import S3Event, SQSEvent, SQSRecord
 from photolib.pipeline import Deps, ingest_object
 from photolib.queue import process_batch
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    deps = Deps.load()
+    with deadline.invocation(context):
+        return _handle(event, Deps.load())
+
+
+def _handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     records = event.get("Records") or []
     if records and records[0].get("eventSource") == "aws:sqs":
         outcomes: dict[str, str] = {}

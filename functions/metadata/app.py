@@ -14,7 +14,7 @@ from photolib.pipeline import Deps, StageOutput, run_stage
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_stage(event, "metadata", metadata)
+    return run_stage(event, context, "metadata", metadata)
 
 
 def metadata(deps: Deps, photo: Photo, data: bytes) -> StageOutput:

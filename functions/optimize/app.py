@@ -13,7 +13,7 @@ _EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_stage(event, "optimize", optimize)
+    return run_stage(event, context, "optimize", optimize)
 
 
 def optimize(deps: Deps, photo: Photo, data: bytes) -> StageOutput:

@@ -23,6 +23,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from photolib import deadline
 from photolib.models import PhotoStatus, ScheduledEvent, utcnow
 from photolib.pipeline import (
     DERIVATIVES_PREFIX,
@@ -41,7 +42,8 @@ _DERIVATIVE_KEY = re.compile(r"^derivatives/(?P<client_id>[^/]+)/(?P<photo_id>[^
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ScheduledEvent.model_validate(event)
-    counts = reconcile(Deps.load(), utcnow())
+    with deadline.invocation(context):
+        counts = reconcile(Deps.load(), utcnow())
     log.info("reconcile: %s", dict(counts) or "nothing to do")
     return dict(counts)
 

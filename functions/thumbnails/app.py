@@ -13,7 +13,7 @@ from photolib.pipeline import Deps, StageOutput, derivative_prefix, run_stage
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_stage(event, "thumbnails", thumbnails)
+    return run_stage(event, context, "thumbnails", thumbnails)
 
 
 def thumbnails(deps: Deps, photo: Photo, data: bytes) -> StageOutput:

@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from photolib import auth
+from photolib import auth, deadline
 from photolib.config import load_settings
 from photolib.exceptions import InvalidCursor, RateLimited, TransientError, Unauthorized
 from photolib.http import ApiError, Response, json_response
@@ -46,7 +46,8 @@ def handler(event: dict[str, Any], context: Any) -> Response:
     try:
         route = _route(request)
         client_id_of(request)  # a request without a valid token is a 401 before its body is looked at
-        return route(request, Deps.load())
+        with deadline.invocation(context):
+            return route(request, Deps.load())
     except ApiError as exc:
         return exc.response()
     except RateLimited as exc:

@@ -20,7 +20,7 @@ _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "ima
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_stage(event, "validate", validate)
+    return run_stage(event, context, "validate", validate)
 
 
 def validate(deps: Deps, photo: Photo, data: bytes) -> StageOutput:

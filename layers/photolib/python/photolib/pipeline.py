@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import redis
 
-from photolib import events, queue
+from photolib import deadline, events, queue
 from photolib.config import DEFAULT_PIPELINE, Settings, load_settings
 from photolib.db import PhotoRepository, open_repository
 from photolib.exceptions import BlobMissing, ConfigurationError, InvalidPhoto, TransientError
@@ -184,11 +184,12 @@ class StageOutput:
 StageWork = Callable[[Deps, Photo, bytes], StageOutput]
 
 
-def run_stage(event: dict[str, Any], stage: str, work: StageWork) -> dict[str, list[dict[str, str]]]:
+def run_stage(event: dict[str, Any], context: Any, stage: str, work: StageWork) -> dict[str, list[dict[str, str]]]:
     """The body of every stage handler: parse the SQS event, run each message, report failures."""
     sqs_event = SQSEvent.model_validate(event)
     deps = Deps.load()
-    return queue.process_batch(sqs_event, lambda record: handle_message(deps, stage, work, record))
+    with deadline.invocation(context):
+        return queue.process_batch(sqs_event, lambda record: handle_message(deps, stage, work, record))
 
 
 def handle_message(deps: Deps, stage: str, work: StageWork, record: SQSRecord) -> None:

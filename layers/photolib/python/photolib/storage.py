@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential, wait_random
 
 from photolib.config import Settings
+from photolib.deadline import stop_at_deadline
 from photolib.exceptions import BlobMissing, TransientError
 
 P = ParamSpec("P")
@@ -49,7 +50,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def aws_call(func: Callable[P, R]) -> Callable[P, R]:
     """Retry transient AWS errors with backoff for the caller's `retry_seconds` (Settings'; the
-    first argument's attribute, else the default), then raise TransientError for the trigger to retry."""
+    first argument's attribute, else the default) or until the invocation's deadline, then raise
+    TransientError for the trigger to retry."""
     retrying = retry(retry=retry_if_exception(is_transient),
                      wait=wait_exponential(multiplier=0.1, max=2.0) + wait_random(0, 0.1), reraise=True)(func)
     default = Settings.model_fields["retry_seconds"].default
@@ -58,7 +60,7 @@ def aws_call(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         budget = getattr(args[0], "retry_seconds", default) if args else default
         try:
-            return retrying.retry_with(stop=stop_after_delay(budget))(*args, **kwargs)
+            return retrying.retry_with(stop=stop_after_delay(budget) | stop_at_deadline())(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             if is_transient(exc):
                 raise TransientError(f"{func.__name__}: {exc}") from exc
