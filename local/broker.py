@@ -121,11 +121,14 @@ class Broker:
 
     def depth(self, queue: str) -> dict[str, int]:
         rq = self.rq_queue(queue)
+        # Counting only: a registry's `count` also cleans it up, which is the workers' job, under
+        # their maintenance lock (two cleanups at once could run an abandoned job twice).
         return {
             "waiting": rq.count + int(cast(int, self.connection.llen(HELD_KEY.format(queue)))),
-            "running": StartedJobRegistry(queue=rq).count,
-            "retrying": ScheduledJobRegistry(queue=rq).count,
-            "dead": FailedJobRegistry(queue=rq).count,
+            "running": StartedJobRegistry(queue=rq).get_job_count(cleanup=False)
+            + len(rq.intermediate_queue.get_job_ids()),  # taken by a worker, not started yet
+            "retrying": ScheduledJobRegistry(queue=rq).get_job_count(cleanup=False),
+            "dead": FailedJobRegistry(queue=rq).get_job_count(cleanup=False),
         }
 
     def _source_queues(self, queue: str) -> list[str]:
@@ -157,6 +160,7 @@ class Broker:
         """Put dead letters back on their source queue with their receive count reset, as SQS redrive does."""
         count = 0
         for source in self._source_queues(queue):
+            before = count
             registry = FailedJobRegistry(queue=self.rq_queue(source))
             for job_id in registry.get_job_ids():
                 job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
@@ -170,7 +174,7 @@ class Broker:
                 job.save()
                 registry.requeue(job)
                 count += 1
-            if count:
+            if count > before:
                 ring(self.connection, source)  # RQ's requeue pushes without LightboxQueue
         return count
 

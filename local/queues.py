@@ -26,12 +26,16 @@ DOORBELL_KEY = "lightbox:doorbell"
 # at the next look; this bounds how late. Idle, a worker makes this many cheap looks a second.
 LOOK_AGAIN_SECONDS = 0.25
 
-# Take the first job of the first non-empty queue into its intermediate list, atomically; when
-# all are empty, answer the doorbell's last ring so a push after this look wakes the waiter.
+# Take the first job of the first non-empty queue into its intermediate list, atomically (LPOP +
+# RPUSH inside the script is RQ's LMOVE LEFT RIGHT, and runs on Redis before 6.2 too); when all
+# are empty, answer the doorbell's last ring so a push after this look wakes the waiter.
 _TAKE = """
 for i = 1, #KEYS - 1, 2 do
-  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
-  if id then return {KEYS[i], id} end
+  local id = redis.call('LPOP', KEYS[i])
+  if id then
+    redis.call('RPUSH', KEYS[i + 1], id)
+    return {KEYS[i], id}
+  end
 end
 local last = redis.call('XREVRANGE', KEYS[#KEYS], '+', '-', 'COUNT', 1)
 if #last > 0 then return {'', last[1][1]} end
@@ -60,7 +64,8 @@ class LightboxQueue(Queue):
         take = connection.register_script(_TAKE)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            queue_key, value = (v.decode() if isinstance(v, bytes) else str(v) for v in cast(list[Any], take(keys=keys)))
+            taken = cast(list[Any], take(keys=keys))
+            queue_key, value = (v.decode() if isinstance(v, bytes) else str(v) for v in taken)
             if queue_key:
                 queue = cls.from_queue_key(queue_key, connection=connection, job_class=job_class,
                                            serializer=serializer, death_penalty_class=death_penalty_class)
@@ -73,4 +78,5 @@ class LightboxQueue(Queue):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DequeueTimeout(timeout, [q.key for q in queues])
-            connection.xread({DOORBELL_KEY: value}, count=1, block=max(1, int(min(left, LOOK_AGAIN_SECONDS) * 1000)))
+            wait_ms = max(1, int(min(left, LOOK_AGAIN_SECONDS) * 1000))
+            connection.xread({DOORBELL_KEY: value}, count=1, block=wait_ms)

@@ -77,7 +77,7 @@ class LightboxWorker(SimpleWorker):
                 continue  # the execution ended meanwhile; its entry goes with it
             if worker_name and _worker_dead(self.connection, worker_name):
                 log.warning("worker %s died running job %s; it runs again", worker_name, job_id)
-                self.connection.zadd(registry.key, {entry: 0})
+                self.connection.zadd(registry.key, {entry: 0}, xx=True)  # unless it ended meanwhile
 
     def _recover_taken_not_started(self, queue: Queue) -> None:
         """A worker killed between taking a job off the queue and starting it leaves the job in
@@ -89,11 +89,15 @@ class LightboxWorker(SimpleWorker):
             first_seen = taken.get_first_seen(job_id)
             if job_id in started or first_seen is None or now() - first_seen < _STUCK_TAKEN:
                 continue
+            # The LREM is the claim: whoever removes it (this pass, a slower one, the taker starting
+            # at last) is the only one to act on it.
+            if not self.connection.lrem(taken.key, 1, job_id):
+                continue
+            self.connection.delete(taken.get_first_seen_key(job_id))  # else its next take looks stuck at once
             job = queue.fetch_job(job_id)
             if job is not None:
                 log.warning("job %s was taken by a worker that died before starting it; it runs again", job_id)
                 self.handle_job_failure(job, queue, exc_string="the worker died before starting the job")
-            taken.remove(job_id)
 
 
 _MAINTENANCE_LOCK = "lightbox:maintenance:{0}"

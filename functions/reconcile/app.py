@@ -8,7 +8,9 @@
    worker killed between admitting it and sending the message, or on the message's last receive;
    a Redis that came back without its data): the message of the stage it was at is sent again.
    Not while that stage's queue holds messages: behind a backlog longer than STUCK_MINUTES a photo
-   is only waiting its turn, and resending would run it twice and count it towards MAX_RESUMES.
+   is only waiting its turn, and resending would run it twice and count it towards MAX_RESUMES;
+   but under steady traffic a queue is never empty, so past BACKLOG_PATIENCE such periods it is
+   resent anyway.
 4. A blob with no row (an orphan original, or derivatives of a deleted photo) is deleted once it
    is older than ORPHAN_GRACE_MINUTES: younger ones may belong to an upload still being created.
 
@@ -37,6 +39,8 @@ from photolib.pipeline import (
 
 log = logging.getLogger(__name__)
 
+BACKLOG_PATIENCE = 4  # x STUCK_MINUTES: an hour at the default
+
 _DERIVATIVE_KEY = re.compile(r"^derivatives/(?P<client_id>[^/]+)/(?P<photo_id>[^/]+)/")
 
 
@@ -57,7 +61,8 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     stuck = [p for status in (PhotoStatus.QUEUED, PhotoStatus.PROCESSING)
              for p in deps.repo.stale(status, now - timedelta(minutes=s.stuck_minutes))]
     # Asked before this run sends anything: a queue holding only what this run re-drives is no backlog.
-    backlog = {stage: deps.backlog(stage) for stage in {resume_stage(p) for p in stuck}}
+    backlog = {stage: _backlog(deps, stage) for stage in {resume_stage(p) for p in stuck}}
+    patience_before = now - timedelta(minutes=s.stuck_minutes * BACKLOG_PATIENCE)
 
     redriven: set[str] = set()  # just sent on their way: not stuck, whatever `now` says
     for obj in deps.storage.objects(ORIGINALS_PREFIX):
@@ -81,7 +86,7 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
     for photo in stuck:
         if photo.id in redriven:
             continue
-        if backlog[resume_stage(photo)]:
+        if backlog[resume_stage(photo)] and photo.updated_at >= patience_before:
             counts[f"waiting_{photo.status}"] += 1  # its message may be among them
         elif (outcome := resume(deps, photo)) != "moved":
             counts[f"{outcome}_{photo.status}"] += 1
@@ -92,3 +97,13 @@ def reconcile(deps: Deps, now: datetime) -> Counter[str]:
             deps.storage.delete(obj.key)
             counts["derivatives_deleted"] += 1
     return counts
+
+
+def _backlog(deps: Deps, stage: str) -> int:
+    """Messages in the stage's queue; when it cannot be asked (a missing permission), it counts as
+    busy, so photos wait for the patience limit and the other repairs still run."""
+    try:
+        return deps.backlog(stage)
+    except Exception:
+        log.exception("reconcile: could not read the depth of the %s queue", stage)
+        return 1

@@ -62,15 +62,26 @@ def test_a_photo_waiting_behind_a_backlog_is_left_alone_and_resumed_once_its_mes
         photo_env: PhotoEnv) -> None:
     photo_id = photo_env.upload_via_post(DSCN)
     photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)  # queued; validate message waits
+    stuck = timedelta(minutes=Deps.load().settings.stuck_minutes + 1)
     # Its stage's queue is not empty, so its message may be there (a backlog longer than
     # STUCK_MINUTES): more runs than MAX_RESUMES neither resend it nor fail it.
     for _ in range(Deps.load().settings.max_resumes + 2):
-        assert reconcile_at(photo_env, LATER) == {"waiting_queued": 1}
+        assert reconcile_at(photo_env, stuck) == {"waiting_queued": 1}
     (lost,) = photo_env.receive("validate")
     photo_env.sqs.delete_message(QueueUrl=photo_env.queues["validate"], ReceiptHandle=lost["receiptHandle"])
-    assert reconcile_at(photo_env, LATER) == {"resumed_queued": 1}
+    assert reconcile_at(photo_env, stuck) == {"resumed_queued": 1}
     photo_env.run_queues()
     assert photo_env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
+
+
+def test_past_the_backlog_patience_a_stale_photo_is_resumed_though_its_queue_is_busy(photo_env: PhotoEnv) -> None:
+    """Under steady traffic a stage's queue is never empty: a lost message must not wait for ever."""
+    photo_id = photo_env.upload_via_post(DSCN)
+    photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)
+    patience = Deps.load().settings.stuck_minutes * photo_env.fn("reconcile").BACKLOG_PATIENCE
+    assert reconcile_at(photo_env, timedelta(minutes=patience - 1)) == {"waiting_queued": 1}
+    assert reconcile_at(photo_env, timedelta(minutes=patience + 1)) == {"resumed_queued": 1}
+    assert len(photo_env.receive("validate")) == 2  # the one it waited behind, and the one sent again
 
 
 def test_resume_leaves_a_photo_that_moved_on_since_it_was_read(photo_env: PhotoEnv) -> None:

@@ -37,8 +37,9 @@ def invocation(context: Any) -> Iterator[None]:
 
 
 class stop_at_deadline(stop_base):  # named like tenacity's own stop conditions
-    """A tenacity stop condition: true once the current invocation is past its deadline."""
+    """A tenacity stop condition: true when the sleep before the next attempt would end past the
+    current invocation's deadline."""
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         deadline = _deadline.get()
-        return deadline is not None and time.monotonic() >= deadline
+        return deadline is not None and time.monotonic() + retry_state.upcoming_sleep >= deadline
