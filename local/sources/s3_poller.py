@@ -104,5 +104,7 @@ class BucketPoller:
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError, OSError) as exc:
+                if self._stop.is_set():  # the stack is stopping: its S3 server went first
+                    return
                 log.warning("bucket events: S3 server unreachable (%s); retrying", exc)
                 self._stop.wait(1.0)
