@@ -8,8 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import redis
 from rq import Queue, Worker
 from rq.job import Job
@@ -18,6 +21,7 @@ from rq.serializers import JSONSerializer
 
 from local.broker import Broker, new_message
 from local.events import s3_put_event
+from local.model import Template
 from local.queues import LightboxQueue
 from local.runtime import Runtime
 from local.services import ManagedProcess
@@ -84,77 +88,78 @@ def test_a_paused_idle_worker_takes_nothing_and_the_message_goes_to_a_live_one(r
     conn.flushdb()
 
 
-def test_a_job_taken_by_a_worker_that_died_before_starting_it_runs_again(redis_server: ManagedProcess) -> None:
+@dataclass
+class WorkQueue:
+    """The sample app's work queue on its own Redis database, one message sent (retries at once)."""
+
+    url: str
+    conn: redis.Redis
+    template: Template
+    q: LightboxQueue
+
+    def take(self) -> Job:
+        taken = LightboxQueue.dequeue_any([self.q], None, connection=self.conn, serializer=JSONSerializer)
+        assert taken is not None
+        return taken[0]
+
+    def start_and_die(self, name: str) -> Job:
+        """A worker takes the job, starts it and is killed (its registration ends with it)."""
+        worker = LightboxWorker([self.q], connection=self.conn, serializer=JSONSerializer, name=name)
+        worker.register_birth()
+        job = self.take()
+        worker.prepare_execution(job)
+        worker.prepare_job_execution(job)
+        self.conn.delete(worker.key)
+        return job
+
+    def maintain(self) -> None:
+        """One maintenance pass, as any live worker runs it."""
+        LightboxWorker([self.q], connection=self.conn, serializer=JSONSerializer).clean_registries()
+
+    def run(self) -> list[str]:
+        run_worker(Runtime(self.template, env={"REDIS_URL": self.url}), self.conn, burst=True)
+        return FinishedJobRegistry(queue=self.q).get_job_ids()
+
+
+@pytest.fixture
+def work(redis_server: ManagedProcess) -> Iterator[WorkQueue]:
     url = redis_server.url.rsplit("/", 1)[0] + "/7"
     conn = redis.Redis.from_url(url)
     conn.flushdb()
     template = load_template(SAMPLE)
     Broker(template, conn, retry_base=0).send("sample-work", [new_message("hello")])
-    q = LightboxQueue("sample-work", connection=conn, serializer=JSONSerializer)
-    taken = LightboxQueue.dequeue_any([q], None, connection=conn, serializer=JSONSerializer)  # the taker then dies
-    assert taken is not None and q.count == 0
-    job = taken[0]
-    assert q.intermediate_queue.get_job_ids() == [job.id]  # recoverable, not gone
+    yield WorkQueue(url, conn, template, LightboxQueue("sample-work", connection=conn, serializer=JSONSerializer))
+    conn.flushdb()
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_runs_again(work: WorkQueue) -> None:
+    job = work.take()  # the taker then dies
+    assert work.q.count == 0 and work.q.intermediate_queue.get_job_ids() == [job.id]  # recoverable, not gone
     # Maintenance first notes a taken job, then retries it once a pass has gone by (RQ's own
     # cleanup waits a minute: 6 s is ours alone).
-    conn.set(q.intermediate_queue.get_first_seen_key(job.id), time.time() - 6)
-    LightboxWorker([q], connection=conn, serializer=JSONSerializer).clean_registries()
-    assert q.intermediate_queue.get_job_ids() == [] and q.count == 1
-    run_worker(Runtime(template, env={"REDIS_URL": url}), conn, burst=True)
-    assert FinishedJobRegistry(queue=q).get_job_ids() == [job.id]
-    conn.flushdb()
+    work.conn.set(work.q.intermediate_queue.get_first_seen_key(job.id), time.time() - 6)
+    work.maintain()
+    assert work.q.intermediate_queue.get_job_ids() == [] and work.q.count == 1
+    assert work.run() == [job.id]
 
 
-def test_a_dead_workers_job_runs_again_even_if_a_worker_died_holding_rqs_maintenance_lock(
-        redis_server: ManagedProcess) -> None:
-    url = redis_server.url.rsplit("/", 1)[0] + "/8"
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    template = load_template(SAMPLE)
-    Broker(template, conn, retry_base=0).send("sample-work", [new_message("hello")])
-    q = LightboxQueue("sample-work", connection=conn, serializer=JSONSerializer)
-    gone = LightboxWorker([q], connection=conn, serializer=JSONSerializer, name="gone")
-    gone.register_birth()
-    taken = LightboxQueue.dequeue_any([q], None, connection=conn, serializer=JSONSerializer)
-    assert taken is not None
-    gone.prepare_execution(taken[0])
-    gone.prepare_job_execution(taken[0])  # started, then the worker is killed (its registration ends):
-    conn.delete(gone.key)
-    assert StartedJobRegistry(queue=q).get_job_ids() == [taken[0].id]
+def test_a_dead_workers_job_runs_again_even_if_a_worker_died_holding_rqs_maintenance_lock(work: WorkQueue) -> None:
+    job = work.start_and_die("gone")
+    assert StartedJobRegistry(queue=work.q).get_job_ids() == [job.id]
     # RQ's lock lasts 15 minutes; a worker killed in its maintenance pass leaves it behind.
-    conn.set(q.registry_cleaning_key, 1, ex=899)
-    LightboxWorker([q], connection=conn, serializer=JSONSerializer).clean_registries()
-    run_worker(Runtime(template, env={"REDIS_URL": url}), conn, burst=True)
-    assert FinishedJobRegistry(queue=q).get_job_ids() == [taken[0].id]
-    conn.flushdb()
+    work.conn.set(work.q.registry_cleaning_key, 1, ex=899)
+    work.maintain()
+    assert work.run() == [job.id]
 
 
-def test_a_job_rerun_by_a_live_worker_is_not_expired_for_the_dead_worker_that_ran_it_before(
-        redis_server: ManagedProcess) -> None:
-    url = redis_server.url.rsplit("/", 1)[0] + "/9"
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    Broker(load_template(SAMPLE), conn, retry_base=0).send("sample-work", [new_message("hello")])
-    q = LightboxQueue("sample-work", connection=conn, serializer=JSONSerializer)
-    started = StartedJobRegistry(queue=q)
-
-    def take() -> Job:
-        taken = LightboxQueue.dequeue_any([q], None, connection=conn, serializer=JSONSerializer)
-        assert taken is not None
-        return taken[0]
-
-    gone = LightboxWorker([q], connection=conn, serializer=JSONSerializer, name="gone")
-    gone.register_birth()
-    job = take()
-    gone.prepare_execution(job)
-    gone.prepare_job_execution(job)
-    conn.delete(gone.key)  # killed
-    LightboxWorker([q], connection=conn, serializer=JSONSerializer).clean_registries()
-    assert q.count == 1 and started.count == 0  # back on the queue
-    live = LightboxWorker([q], connection=conn, serializer=JSONSerializer, name="live")
+def test_a_job_rerun_by_a_live_worker_is_not_expired_for_the_dead_worker_that_ran_it_before(work: WorkQueue) -> None:
+    started = StartedJobRegistry(queue=work.q)
+    job = work.start_and_die("gone")
+    work.maintain()
+    assert work.q.count == 1 and started.count == 0  # back on the queue
+    live = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="live")
     live.register_birth()
-    live.prepare_execution(take())  # its entry is in; the job names "gone" until its next step
-    LightboxWorker([q], connection=conn, serializer=JSONSerializer).clean_registries()
-    assert started.get_job_ids() == [job.id] and FailedJobRegistry(queue=q).count == 0
+    live.prepare_execution(work.take())  # its entry is in; the job names "gone" until its next step
+    work.maintain()
+    assert started.get_job_ids() == [job.id] and FailedJobRegistry(queue=work.q).count == 0
     live.register_death()
-    conn.flushdb()
