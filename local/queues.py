@@ -4,7 +4,7 @@ RQ takes from several queues with BLPOP: the job id leaves the queue before the 
 recorded it anywhere, so a worker killed, paused or cut off from Redis right then loses the
 job for good (a Redis restart while workers were blocked lost two photos this way). SQS never
 does that: a received message comes back after its visibility timeout. Here every take is an
-LMOVE into RQ's per-queue intermediate list (what RQ itself does for a one-queue worker), from
+atomic move into RQ's per-queue intermediate list (RQ's own LMOVE for a one-queue worker), from
 which a dead worker's job is recovered. Redis has no blocking move from several lists, so an
 idle worker blocks on a "doorbell" stream that every push rings, and looks again.
 """
