@@ -132,16 +132,17 @@ def _process_alive(pid: int) -> bool:
         return True
 
 
-def worker_queues(broker: Broker) -> list[str]:
+def worker_queues(broker: Broker) -> list[Queue]:
+    """The queues a worker takes from: every one a function consumes, and async invokes."""
     consumed = {t.queue for f in broker.template.functions.values() for t in f.of_kind_sqs()}
-    return [*sorted(consumed), defaults.ASYNC_QUEUE]
+    return [broker.rq_queue(q) for q in (*sorted(consumed), defaults.ASYNC_QUEUE)]
 
 
 def run_worker(runtime: Runtime, connection: Redis, *, burst: bool = False, name: str | None = None) -> bool:
     """Work until stopped (or, with burst, until the queues are empty)."""
     jobs.install(runtime)
     broker = Broker(runtime.template, connection)
-    queues = [LightboxQueue(q, connection=connection, serializer=JSONSerializer) for q in worker_queues(broker)]
+    queues = worker_queues(broker)
     worker = LightboxWorker(
         queues,
         connection=connection,

@@ -24,7 +24,6 @@ from local import jobs, tokens
 from local.broker import Broker, DeadLetter
 from local.gateway import create_app
 from local.model import Template
-from local.queues import LightboxQueue
 from local.settings import Settings
 from local.sources import s3_poller
 from local.sqs import SqsApi
@@ -157,7 +156,7 @@ class Lightbox:
 
     def drain(self) -> None:
         """Run everything triggered so far, and everything that triggers, until nothing is queued."""
-        queues = [LightboxQueue(q, connection=self.redis, serializer=JSONSerializer) for q in worker_queues(self.broker)]
+        queues = worker_queues(self.broker)
         for _ in range(MAX_DRAIN_ROUNDS):
             delivered = self._poller.poll_once(wait_seconds=0) if self._poller else 0
             worker = _DrainWorker(queues, connection=self.redis, serializer=JSONSerializer)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from tenacity import RetryCallState
+from tenacity import RetryCallState, stop_after_delay
 from tenacity.stop import stop_base
 
 # Time left after the last retry to record the failure and report the batch item.
@@ -43,3 +43,8 @@ class stop_at_deadline(stop_base):  # named like tenacity's own stop conditions
     def __call__(self, retry_state: RetryCallState) -> bool:
         deadline = _deadline.get()
         return deadline is not None and time.monotonic() + retry_state.upcoming_sleep >= deadline
+
+
+def retry_stop(budget_seconds: float) -> stop_base:
+    """Stop after the call's own budget, or at the invocation's deadline, whichever comes first."""
+    return stop_after_delay(budget_seconds) | stop_at_deadline()

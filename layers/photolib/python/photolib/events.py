@@ -14,7 +14,7 @@ import redis
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential, wait_random
 
 from photolib.config import Settings, load_settings
-from photolib.deadline import stop_at_deadline
+from photolib.deadline import retry_stop
 from photolib.exceptions import TransientError
 from photolib.models import PhotoEvent
 
@@ -48,7 +48,7 @@ def publish(
         "client_id": event.metadata.client_id,
     }
     try:
-        retrying = _xadd.retry_with(stop=stop_after_delay(settings.retry_seconds) | stop_at_deadline())  # type: ignore[attr-defined]
+        retrying = _xadd.retry_with(stop=retry_stop(settings.retry_seconds))  # type: ignore[attr-defined]
         return str(retrying(client, settings.events_stream, fields, settings.events_maxlen))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise TransientError(f"could not publish {event.type.value} to Redis: {exc}") from exc

@@ -18,10 +18,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential, wait_random
+from tenacity import retry, retry_if_exception, wait_exponential, wait_random
 
 from photolib.config import Settings
-from photolib.deadline import stop_at_deadline
+from photolib.deadline import retry_stop
 from photolib.exceptions import BlobMissing, TransientError
 
 P = ParamSpec("P")
@@ -60,7 +60,7 @@ def aws_call(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         budget = getattr(args[0], "retry_seconds", default) if args else default
         try:
-            return retrying.retry_with(stop=stop_after_delay(budget) | stop_at_deadline())(*args, **kwargs)
+            return retrying.retry_with(stop=retry_stop(budget))(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             if is_transient(exc):
                 raise TransientError(f"{func.__name__}: {exc}") from exc
