@@ -29,6 +29,16 @@ EVENTS = ROOT / "events"
 TOKEN_SECRET = "photo-tests-token-secret"  # photo_env puts it in TOKEN_SECRET
 
 
+def post_upload(created: dict[str, Any], path: Path, content_type: str) -> str:
+    """A browser's part of an upload: the file to storage with the presigned POST `created` holds
+    (POST /uploads' answer); returns the photo id."""
+    form = created["upload"]["post"]
+    r = requests.post(form["url"], data=form["fields"], files={"file": (path.name, path.read_bytes(), content_type)},
+                      timeout=30)
+    assert r.status_code in (200, 201, 204), r.text
+    return str(created["photo"]["id"])
+
+
 def bearer(client: str = "alice") -> dict[str, str]:
     """The Authorization header of a client, signed as the functions under test verify it."""
     return {"authorization": f"Bearer {auth.issue(client, TOKEN_SECRET)}"}
@@ -82,13 +92,10 @@ class PhotoApp:
 
     def upload_via_post(self, path: Path, content_type: str = "image/jpeg", client: str = "alice") -> str:
         """A browser's upload with the presigned POST; the bucket event it causes runs the pipeline."""
-        data = path.read_bytes()
-        post = self.create_upload(path.name, content_type, len(data), client)
-        form = post["upload"]["post"]
-        r = requests.post(form["url"], data=form["fields"], files={"file": (path.name, data, content_type)}, timeout=30)
-        assert r.status_code in (200, 201, 204), r.text
+        photo_id = post_upload(self.create_upload(path.name, content_type, path.stat().st_size, client), path,
+                               content_type)
         self.lightbox.drain()
-        return str(post["photo"]["id"])
+        return photo_id
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(fields[b"event"]) for _, fields in self.lightbox.redis.xrange(self.stream)]
@@ -128,12 +135,7 @@ class PhotoEnv:
         return dict(json.loads(r["body"]))
 
     def upload_via_post(self, path: Path, content_type: str = "image/jpeg", client: str = "alice") -> str:
-        data = path.read_bytes()
-        created = self.create_upload(path.name, content_type, len(data), client)
-        post = created["upload"]["post"]
-        r = requests.post(post["url"], data=post["fields"], files={"file": (path.name, data, content_type)}, timeout=30)
-        assert r.status_code in (200, 201, 204), r.text
-        return str(created["photo"]["id"])
+        return post_upload(self.create_upload(path.name, content_type, path.stat().st_size, client), path, content_type)
 
     # --- what the bucket and the queues would do
 
