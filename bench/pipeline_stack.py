@@ -204,7 +204,7 @@ def _role(pid: int, parent_role: str) -> str:
         return "RQ scheduler (forked by a worker)"
     if "redis-server" in cmd:
         return "Redis (embedded redis-server)"
-    if "moto.server" in cmd:
+    if "moto_server" in cmd or "moto.server" in cmd:
         return "S3 + SQS (embedded moto server)"
     if "local.cli worker" in cmd:
         return "worker"

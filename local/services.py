@@ -99,11 +99,11 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
 
 
 def start_s3(port: int | None = None) -> ManagedProcess:
-    """Start a moto server (S3 and SQS speak on one port) as a child process."""
+    """Start a moto server (S3 and SQS speak on one port) as a child process (local/moto_server.py)."""
     port = port or free_port()
     env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import boto3
 import redis
+
+from local.services import start_s3
 
 
 def test_redis_server_answers(redis_url: str) -> None:
@@ -13,3 +16,19 @@ def test_s3_server_round_trip(s3_client) -> None:  # type: ignore[no-untyped-def
     s3_client.create_bucket(Bucket="svc-check")
     s3_client.put_object(Bucket="svc-check", Key="a/b.txt", Body=b"hello")
     assert s3_client.get_object(Bucket="svc-check", Key="a/b.txt")["Body"].read() == b"hello"
+
+
+def test_s3_server_serves_sqs_on_the_same_port_and_stops_on_sigterm() -> None:
+    server = start_s3()
+    try:
+        assert server.proc.args[1:3] == ["-m", "local.moto_server"]
+        sqs = boto3.client("sqs", endpoint_url=server.url, region_name="eu-west-1")
+        url = sqs.create_queue(QueueName="svc-check")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["hello"]
+        s3 = boto3.client("s3", endpoint_url=server.url, region_name="eu-west-1")
+        s3.create_bucket(Bucket="svc-check-2", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["svc-check-2"]
+    finally:
+        server.proc.terminate()
+        assert server.proc.wait(timeout=10) == 0
