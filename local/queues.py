@@ -11,12 +11,14 @@ idle worker blocks on a "doorbell" stream that every push rings, and looks again
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any, cast
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.commands.core import Script
 from rq import Queue
 from rq.exceptions import DequeueTimeout, NoSuchJobError
 from rq.job import Job
@@ -43,6 +45,12 @@ return {'', '0-0'}
 """
 
 
+@functools.lru_cache(maxsize=8)
+def _take_script(connection: Redis) -> Script:
+    # One Script per connection: it runs by SHA and loads itself again after a Redis restart.
+    return connection.register_script(_TAKE)
+
+
 def ring(connection: Redis | Pipeline, queue: str) -> None:
     """Wake idle workers: a job is waiting on `queue`."""
     connection.xadd(DOORBELL_KEY, {"queue": queue}, maxlen=100, approximate=True)
@@ -61,7 +69,7 @@ class LightboxQueue(Queue):
         `timeout` seconds, when there is none), with every take recoverable."""
         queues = list(queues)
         keys = [k for q in queues for k in (q.key, q.intermediate_queue_key)] + [DOORBELL_KEY]
-        take = connection.register_script(_TAKE)
+        take = _take_script(connection)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             taken = cast(list[Any], take(keys=keys))
