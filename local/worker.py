@@ -13,12 +13,12 @@ from typing import cast
 from redis import Redis
 from redis.exceptions import LockError
 from rq import Queue, SimpleWorker, worker_registration
-from rq.executions import Execution
+from rq.executions import Execution, cleanup_execution
 from rq.job import Job
 from rq.registry import StartedJobRegistry, clean_registries
 from rq.serializers import JSONSerializer
 from rq.utils import now
-from rq.worker import DequeueStrategy
+from rq.worker import DequeueStrategy, WorkerStatus
 
 from local import defaults, jobs
 from local.broker import Broker
@@ -34,9 +34,21 @@ class LightboxWorker(SimpleWorker):
 
     queue_class = LightboxQueue
 
-    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        # RQ only takes through the intermediate list with one queue; LightboxQueue always does.
-        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """SimpleWorker's, with a claim between taking the job and running it. Once its execution
+        is in the started registry, removing the job from the intermediate list (where the take
+        put it) is the claim: it fails only if maintenance took the job back meanwhile, because
+        this worker stopped (SIGSTOP, a suspended laptop) for longer than a pass. The job is back
+        on its queue then, and running it here as well would run it twice."""
+        execution = self.prepare_execution(job)
+        if not self.connection.lrem(queue.intermediate_queue_key, 1, job.id):
+            with self.connection.pipeline() as pipeline:
+                cleanup_execution(self, job, pipeline, execution)
+                pipeline.execute()
+            log.warning("job %s was taken back while this worker was stopped; it runs from its queue instead", job.id)
+        else:
+            self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ's default adds 60 s; a killed worker's job would sit a minute before it runs again.

@@ -19,6 +19,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from local import jobs
 from local.broker import Broker, new_message
 from local.events import s3_put_event
 from local.model import Template
@@ -108,7 +109,7 @@ class WorkQueue:
         worker.register_birth()
         job = self.take()
         worker.prepare_execution(job)
-        worker.prepare_job_execution(job)
+        worker.prepare_job_execution(job, remove_from_intermediate_queue=True)  # as execute_job's claim
         self.conn.delete(worker.key)
         return job
 
@@ -141,6 +142,21 @@ def test_a_job_taken_by_a_worker_that_died_before_starting_it_runs_again(work: W
     work.maintain()
     assert work.q.intermediate_queue.get_job_ids() == [] and work.q.count == 1
     assert work.run() == [job.id]
+
+
+def test_a_worker_stopped_between_taking_and_starting_a_job_does_not_run_it_once_taken_back(work: WorkQueue) -> None:
+    stopped = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="stopped")
+    stopped.register_birth()
+    job = work.take()  # then the worker is stopped for longer than a maintenance pass
+    work.conn.set(work.q.intermediate_queue.get_first_seen_key(job.id), time.time() - 6)
+    work.maintain()
+    assert work.q.get_job_ids() == [job.id]  # taken back: on its queue again
+    jobs.install(Runtime(work.template, env={"REDIS_URL": work.url}))  # so that it could run the job
+    stopped.execute_job(job, work.q)  # resumes where it was
+    assert FinishedJobRegistry(queue=work.q).count == 0 and StartedJobRegistry(queue=work.q).count == 0
+    assert work.q.get_job_ids() == [job.id]
+    assert work.run() == [job.id]  # run once, from the queue
+    stopped.register_death()
 
 
 def test_a_dead_workers_job_runs_again_even_if_a_worker_died_holding_rqs_maintenance_lock(work: WorkQueue) -> None:
