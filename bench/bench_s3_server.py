@@ -104,14 +104,14 @@ def report(results: dict[str, list[dict[str, tuple[float, float, float]]]], coun
         return statistics.median(r[name][i] for r in results[module])
 
     lines = [
-        f"Per call, median of {rounds} interleaved rounds of {count} calls each, boto3 with the photo "
-        f"functions' client settings, 2 CPUs shared (nproc = {os.cpu_count()}), Python "
-        f"{sys.version.split()[0]}. Baseline: `python -m moto.server`, as moto ships it, in the same run. "
-        "`local.moto_server` is the same moto app with its backend lookup cached per host (moto lists "
-        "and stats its ~200 package folders on every request) and no log line per request.",
+        (f"Per call, median of {rounds} interleaved rounds of {count} calls each, boto3 with the photo "
+         f"functions' client settings, 2 CPUs shared (nproc = {os.cpu_count()}), Python "
+         f"{sys.version.split()[0]}. Baseline: `python -m moto.server`, as moto ships it, in the same run. "
+         "`local.moto_server` is the same moto app with its backend lookup cached per host (moto lists "
+         "and stats its ~200 package folders on every request) and no log line per request."),
         "",
-        "| call | moto.server CPU ms | local.moto_server CPU ms | server CPU ratio | client CPU ms "
-        "(both) | wall ms, moto.server | wall ms, local.moto_server |",
+        ("| call | moto.server CPU ms | local.moto_server CPU ms | server CPU ratio | client CPU ms "
+         "(both) | wall ms, moto.server | wall ms, local.moto_server |"),
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in results["moto.server"][0]:

@@ -11,17 +11,15 @@ idle worker blocks on a "doorbell" stream that every push rings, and looks again
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable
 from typing import Any, cast
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.commands.core import Script
 from rq import Queue
 from rq.exceptions import DequeueTimeout, NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 DOORBELL_KEY = "lightbox:doorbell"
 # A push that does not ring (RQ's scheduler moving a due retry, rq-dashboard's requeue) is seen
@@ -45,10 +43,22 @@ return {'', '0-0'}
 """
 
 
-@functools.lru_cache(maxsize=8)
-def _take_script(connection: Redis) -> Script:
-    # One Script per connection: it runs by SHA and loads itself again after a Redis restart.
-    return connection.register_script(_TAKE)
+# The step that ends a take, when the worker starts the job: out of the intermediate list and
+# marked started at once (a worker killed right after leaves an abandoned started job, which RQ's
+# cleanup retries), or nothing at all when maintenance took the job back meanwhile.
+_CLAIM = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'status', ARGV[2])
+redis.call('DEL', KEYS[3])
+return 1
+"""
+
+
+def claim(connection: Redis, queue: Queue, job: Job) -> bool:
+    """Claim a job this worker took from `queue`; False if it is no longer this worker's to run."""
+    taken = queue.intermediate_queue
+    keys = [taken.key, job.key, taken.get_first_seen_key(job.id)]
+    return bool(connection.register_script(_CLAIM)(keys=keys, args=[job.id, JobStatus.STARTED.value]))
 
 
 def ring(connection: Redis | Pipeline, queue: str) -> None:
@@ -69,7 +79,7 @@ class LightboxQueue(Queue):
         `timeout` seconds, when there is none), with every take recoverable."""
         queues = list(queues)
         keys = [k for q in queues for k in (q.key, q.intermediate_queue_key)] + [DOORBELL_KEY]
-        take = _take_script(connection)
+        take = connection.register_script(_TAKE)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             taken = cast(list[Any], take(keys=keys))

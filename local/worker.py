@@ -22,7 +22,7 @@ from rq.worker import DequeueStrategy, WorkerStatus
 
 from local import defaults, jobs
 from local.broker import Broker
-from local.queues import LightboxQueue
+from local.queues import LightboxQueue, claim
 from local.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,20 +35,24 @@ class LightboxWorker(SimpleWorker):
     queue_class = LightboxQueue
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """SimpleWorker's, with a claim between taking the job and running it. Once its execution
-        is in the started registry, removing the job from the intermediate list (where the take
-        put it) is the claim: it fails only if maintenance took the job back meanwhile, because
-        this worker stopped (SIGSTOP, a suspended laptop) for longer than a pass. The job is back
-        on its queue then, and running it here as well would run it twice."""
+        """SimpleWorker's, with a claim (queues.claim) between registering the job's execution
+        and running it. The claim fails only if maintenance took the job back meanwhile, because
+        this worker stopped (SIGSTOP, a suspended laptop) for longer than a pass: the job was
+        retried or dead-lettered from there, and running it here as well would run it twice."""
         execution = self.prepare_execution(job)
-        if not self.connection.lrem(queue.intermediate_queue_key, 1, job.id):
+        if claim(self.connection, queue, job):
+            job.refresh()  # a job taken back and taken again since our take has fewer retries left
+            self.perform_job(job, queue, execution)
+        else:
             with self.connection.pipeline() as pipeline:
                 cleanup_execution(self, job, pipeline, execution)
                 pipeline.execute()
-            log.warning("job %s was taken back while this worker was stopped; it runs from its queue instead", job.id)
-        else:
-            self.perform_job(job, queue, execution)
+            log.warning("job %s was taken back by maintenance while this worker was stopped; not run here", job.id)
         self.set_state(WorkerStatus.IDLE)
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        # The claim has removed it; a second LREM could remove another taker's copy of the id.
+        super().prepare_job_execution(job, remove_from_intermediate_queue=False)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ's default adds 60 s; a killed worker's job would sit a minute before it runs again.

@@ -23,7 +23,7 @@ from local import jobs
 from local.broker import Broker, new_message
 from local.events import s3_put_event
 from local.model import Template
-from local.queues import LightboxQueue
+from local.queues import LightboxQueue, claim
 from local.runtime import Runtime
 from local.services import ManagedProcess
 from local.template import load_template
@@ -109,7 +109,8 @@ class WorkQueue:
         worker.register_birth()
         job = self.take()
         worker.prepare_execution(job)
-        worker.prepare_job_execution(job, remove_from_intermediate_queue=True)  # as execute_job's claim
+        assert claim(self.conn, self.q, job)
+        worker.prepare_job_execution(job)
         self.conn.delete(worker.key)
         return job
 
@@ -147,16 +148,29 @@ def test_a_job_taken_by_a_worker_that_died_before_starting_it_runs_again(work: W
 def test_a_worker_stopped_between_taking_and_starting_a_job_does_not_run_it_once_taken_back(work: WorkQueue) -> None:
     stopped = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="stopped")
     stopped.register_birth()
-    job = work.take()  # then the worker is stopped for longer than a maintenance pass
-    work.conn.set(work.q.intermediate_queue.get_first_seen_key(job.id), time.time() - 6)
+    try:
+        job = work.take()  # then the worker is stopped for longer than a maintenance pass
+        work.conn.set(work.q.intermediate_queue.get_first_seen_key(job.id), time.time() - 6)
+        work.maintain()
+        assert work.q.get_job_ids() == [job.id]  # taken back: on its queue again
+        jobs.install(Runtime(work.template, env={"REDIS_URL": work.url}))  # so that it could run the job
+        stopped.execute_job(job, work.q)  # resumes where it was
+        assert FinishedJobRegistry(queue=work.q).count == 0 and StartedJobRegistry(queue=work.q).count == 0
+        assert work.q.get_job_ids() == [job.id]
+        assert work.run() == [job.id]  # run once, from the queue
+    finally:
+        stopped.register_death()
+
+
+def test_a_job_claimed_by_a_worker_that_died_before_running_it_runs_again(work: WorkQueue) -> None:
+    worker = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="gone")
+    worker.register_birth()
+    job = work.take()
+    worker.prepare_execution(job)
+    assert claim(work.conn, work.q, job)
+    work.conn.delete(worker.key)  # killed before it ran the job
     work.maintain()
-    assert work.q.get_job_ids() == [job.id]  # taken back: on its queue again
-    jobs.install(Runtime(work.template, env={"REDIS_URL": work.url}))  # so that it could run the job
-    stopped.execute_job(job, work.q)  # resumes where it was
-    assert FinishedJobRegistry(queue=work.q).count == 0 and StartedJobRegistry(queue=work.q).count == 0
-    assert work.q.get_job_ids() == [job.id]
-    assert work.run() == [job.id]  # run once, from the queue
-    stopped.register_death()
+    assert work.run() == [job.id]
 
 
 def test_a_dead_workers_job_runs_again_even_if_a_worker_died_holding_rqs_maintenance_lock(work: WorkQueue) -> None:

@@ -14,7 +14,7 @@ HOSTS = ["s3.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com", "moto_api"
 
 
 @pytest.mark.parametrize("host", HOSTS)
-def test_backend_for_host_is_moto_s(host: str | None) -> None:
+def test_backend_for_host_matches_motos(host: str | None) -> None:
     ours, moto_s = CachedDispatcher(), DomainDispatcherApplication(mock.sentinel.create_app)
     assert ours.get_backend_for_host(host) == moto_s.get_backend_for_host(host)
     assert ours.get_backend_for_host(host) == moto_s.get_backend_for_host(host)  # from the cache
