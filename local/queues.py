@@ -6,7 +6,9 @@ job for good (a Redis restart while workers were blocked lost two photos this wa
 does that: a received message comes back after its visibility timeout. Here every take is an
 atomic move into RQ's per-queue intermediate list (RQ's own LMOVE for a one-queue worker), from
 which a dead worker's job is recovered. Redis has no blocking move from several lists, so an
-idle worker blocks on a "doorbell" stream that every push rings, and looks again.
+idle worker blocks on a "doorbell" stream that every push rings, and looks again. The take
+ends with a claim when the worker starts the job, so a worker that was stopped while
+maintenance gave its job to another does not run it too.
 """
 
 from __future__ import annotations
