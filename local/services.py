@@ -101,7 +101,8 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
 def start_s3(port: int | None = None) -> ManagedProcess:
     """Start a moto server (S3 and SQS speak on one port) as a child process (local/moto_server.py)."""
     port = port or free_port()
-    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+    # MOTO_PORT: where moto reaches itself; one left in the user's shell would point elsewhere.
+    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "MOTO_PORT": str(port)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
