@@ -2,8 +2,10 @@
 
 The module is imported from CodeUri under a private name (every function may call its
 module `app`), layers' `python/` folders are on sys.path, the function's environment is
-applied for its invocation only, Timeout is enforced, module state stays warm between
-invocations, and a changed source file is re-imported on the next invocation.
+applied for its invocation only, Timeout is enforced, module and per-thread state stay warm
+between invocations (each runs on a warm thread of its function, one invocation at a time,
+as in a Lambda execution environment), and a changed source file is re-imported on the next
+invocation.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import contextvars
 import importlib.util
 import json
 import logging
+import queue
 import sys
 import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +65,48 @@ class _Loaded:
     checked_at: float = 0.0
 
 
+@dataclass
+class _Call:
+    run: Callable[[], Any]
+    context: contextvars.Context
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class _Sandbox:
+    """One warm thread of a function, running its invocations one at a time, as a Lambda
+    execution environment does: what a handler keeps per thread (a thread-local database
+    connection) stays warm between invocations. A thread we can abandon is the only portable
+    way to bound a call on any thread, so a timed-out sandbox is retired, not reused."""
+
+    def __init__(self, function: str) -> None:
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=f"lambda-{function}", daemon=True).start()
+
+    def start(self, context: contextvars.Context, run: Callable[[], Any]) -> _Call:
+        call = _Call(run, context)
+        self._calls.put(call)
+        return call
+
+    def retire(self) -> None:
+        self._calls.put(None)  # read once the running call returns, if it ever does
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            try:
+                call.result = call.context.run(call.run)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the invoking thread
+                call.error = exc
+            call.done.set()
+
+
+def _retire_all(sandboxes: dict[str, list[_Sandbox]]) -> None:
+    for idle in sandboxes.values():
+        for sandbox in idle:
+            sandbox.retire()
+
+
 def _source_mtimes(roots: list[Path]) -> dict[Path, float]:
     found: dict[Path, float] = {}
     for root in roots:
@@ -80,7 +126,9 @@ class Runtime:
         self.env = dict(env or {})  # what the emulator adds: endpoints, REDIS_URL ...
         self.hot_reload = hot_reload
         self._loaded: dict[str, _Loaded] = {}
+        self._sandboxes: dict[str, list[_Sandbox]] = {}  # idle ones, per function
         self._lock = threading.RLock()
+        weakref.finalize(self, _retire_all, self._sandboxes)  # their threads end with the runtime
 
     # -- loading -------------------------------------------------------------------------
     def _paths(self, fn: Function) -> list[Path]:
@@ -173,28 +221,26 @@ class Runtime:
 
     def _call_with_timeout(self, fn: Function, handler: Callable[[Any, Any], Any], event: Any,
                            context: LambdaContext) -> Any:
-        outcome: dict[str, Any] = {}
         env = self.environment(fn)
 
-        def run() -> None:
-            try:
-                with function_environment(env):
-                    outcome["result"] = handler(event, context)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-                outcome["error"] = exc
+        def run() -> Any:
+            with function_environment(env):
+                return handler(event, context)
 
-        # A thread we can abandon is the only portable way to bound a call on any thread;
-        # the handler keeps running in the background after a timeout, as a frozen
-        # Lambda sandbox would, but its result is discarded.
-        ctx = contextvars.copy_context()
-        worker = threading.Thread(target=ctx.run, args=(run,), name=f"lambda-{fn.name}", daemon=True)
-        worker.start()
-        worker.join(fn.timeout)
-        if worker.is_alive():
+        with self._lock:
+            idle = self._sandboxes.setdefault(fn.name, [])
+            sandbox = idle.pop() if idle else _Sandbox(fn.name)
+        call = sandbox.start(contextvars.copy_context(), run)
+        if not call.done.wait(fn.timeout):
+            # The handler keeps running in the background, as a frozen Lambda sandbox would, but
+            # its result is discarded and its thread takes no more invocations.
+            sandbox.retire()
             raise InvocationTimeout(f"Task timed out after {fn.timeout:.2f} seconds")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("result")
+        with self._lock:
+            idle.append(sandbox)
+        if call.error is not None:
+            raise call.error
+        return call.result
 
     def _log(self, inv: Invocation, trigger: str) -> None:
         line = {

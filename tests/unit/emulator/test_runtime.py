@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,6 +69,51 @@ def test_changed_source_is_reloaded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_warm_state_survives_between_invocations(tmp_path: Path) -> None:
     rt = app(tmp_path, "N = []\ndef handler(event, context):\n    N.append(1)\n    return len(N)\n")
     assert [rt.invoke("Fn", {}).result for _ in range(3)] == [1, 2, 3]
+
+
+def test_thread_local_state_stays_warm_and_concurrent_invocations_get_their_own_thread(tmp_path: Path) -> None:
+    # A handler's per-thread state (photolib keeps its SQLite connection so) lives as long as its
+    # execution environment, as on Lambda; two invocations at once are two environments.
+    rt = app(tmp_path, """
+        import threading, time
+        local = threading.local()
+        def handler(event, context):
+            local.n = getattr(local, "n", 0) + 1
+            time.sleep(event["sleep"])
+            return [threading.get_ident(), local.n]
+    """)
+    first, second = (rt.invoke("Fn", {"sleep": 0}).unwrap() for _ in range(2))
+    assert second == [first[0], 2]
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: rt.invoke("Fn", {"sleep": 0.3}).unwrap(), range(2)))
+    assert both[0][0] != both[1][0] and sorted(n for _, n in both) == [1, 3]
+
+
+def test_a_timed_out_invocations_thread_takes_no_more_invocations(tmp_path: Path) -> None:
+    rt = app(tmp_path, """
+        import threading, time
+        STARTED = []
+        def handler(event, context):
+            STARTED.append(threading.get_ident())
+            time.sleep(event["sleep"])
+            return threading.get_ident()
+    """, timeout=1)
+    assert isinstance(rt.invoke("Fn", {"sleep": 1.5}).error, InvocationTimeout)
+    fresh = rt.invoke("Fn", {"sleep": 0}).unwrap()
+    time.sleep(0.7)  # the stuck call returns meanwhile; its thread then ends instead of waiting for more
+    assert rt.invoke("Fn", {"sleep": 0}).unwrap() == fresh  # the warm thread again
+    module = next(m for name, m in sys.modules.items() if name.startswith("lightbox_fn_Fn."))
+    stuck_thread = next(i for i in module.STARTED if i != fresh)
+    assert stuck_thread not in {t.ident for t in threading.enumerate()}
+
+
+def test_sandbox_threads_end_with_their_runtime(tmp_path: Path) -> None:
+    rt = app(tmp_path, "import threading\ndef handler(event, context):\n    return threading.get_ident()\n")
+    ident = rt.invoke("Fn", {}).unwrap()
+    del rt
+    gc.collect()
+    time.sleep(0.1)
+    assert ident not in {t.ident for t in threading.enumerate()}
 
 
 def test_timeout_fails_the_invocation(tmp_path: Path) -> None:
