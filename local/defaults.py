@@ -27,5 +27,7 @@ ABANDONED_GRACE_SECONDS = 5
 MAINTENANCE_INTERVAL_SECONDS = 5
 # Hot reload checks source mtimes at most this often, so a busy function pays almost nothing.
 RELOAD_CHECK_SECONDS = 0.5
+# A warm sandbox thread idle this long ends, as Lambda reclaims an idle execution environment.
+SANDBOX_IDLE_SECONDS = 300.0
 # Bucket-notification queue the emulator creates on the embedded S3 server.
 BUCKET_EVENTS_QUEUE = "lightbox-bucket-events"

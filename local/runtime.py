@@ -61,6 +61,7 @@ class Invocation:
 class _Loaded:
     handler: Callable[[Any, Any], Any]
     module: ModuleType
+    pool: _Pool
     mtimes: dict[Path, float] = field(default_factory=dict)
     checked_at: float = 0.0
 
@@ -80,9 +81,10 @@ class _Sandbox:
     connection) stays warm between invocations. A thread we can abandon is the only portable
     way to bound a call on any thread, so a timed-out sandbox is retired, not reused."""
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, pool: _Pool) -> None:
+        self._pool = pool
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name=f"lambda-{function}", daemon=True).start()
+        threading.Thread(target=self._serve, name=f"lambda-{pool.function}", daemon=True).start()
 
     def start(self, context: contextvars.Context, run: Callable[[], Any]) -> _Call:
         call = _Call(run, context)
@@ -93,18 +95,66 @@ class _Sandbox:
         self._calls.put(None)  # read once the running call returns, if it ever does
 
     def _serve(self) -> None:
-        while (call := self._calls.get()) is not None:
+        while True:
+            try:
+                call = self._calls.get(timeout=defaults.SANDBOX_IDLE_SECONDS)
+            except queue.Empty:
+                if self._pool.expire(self):
+                    return
+                continue  # taken for a call just now: it is on its way
+            if call is None:
+                return
             try:
                 call.result = call.context.run(call.run)
             except BaseException as exc:  # noqa: BLE001 - handed back to the invoking thread
                 call.error = exc
             call.done.set()
+            # Idle, hold nothing of it: its context, result and error frames lead back to the
+            # runtime, which must stay collectable.
+            del call
 
 
-def _retire_all(sandboxes: dict[str, list[_Sandbox]]) -> None:
-    for idle in sandboxes.values():
+class _Pool:
+    """The warm sandboxes of one loaded version of a function; closed when it is reloaded or
+    its runtime goes, so new code never runs on a thread holding the old code's state."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self._idle: list[_Sandbox] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def take(self) -> _Sandbox:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return _Sandbox(self)
+
+    def give_back(self, sandbox: _Sandbox) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(sandbox)
+                return
+        sandbox.retire()
+
+    def expire(self, sandbox: _Sandbox) -> bool:
+        """An idle sandbox's thread asks to end; False if it was just taken for a call."""
+        with self._lock:
+            if sandbox in self._idle:
+                self._idle.remove(sandbox)
+                return True
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, []
         for sandbox in idle:
             sandbox.retire()
+
+
+def _close_pools(loaded: dict[str, _Loaded]) -> None:
+    for record in list(loaded.values()):
+        record.pool.close()
 
 
 def _source_mtimes(roots: list[Path]) -> dict[Path, float]:
@@ -126,9 +176,8 @@ class Runtime:
         self.env = dict(env or {})  # what the emulator adds: endpoints, REDIS_URL ...
         self.hot_reload = hot_reload
         self._loaded: dict[str, _Loaded] = {}
-        self._sandboxes: dict[str, list[_Sandbox]] = {}  # idle ones, per function
         self._lock = threading.RLock()
-        weakref.finalize(self, _retire_all, self._sandboxes)  # their threads end with the runtime
+        weakref.finalize(self, _close_pools, self._loaded)  # sandbox threads end with the runtime
 
     # -- loading -------------------------------------------------------------------------
     def _paths(self, fn: Function) -> list[Path]:
@@ -148,6 +197,14 @@ class Runtime:
         return merged
 
     def load(self, name: str) -> Callable[[Any, Any], Any]:
+        return self._load(name).handler
+
+    def close(self) -> None:
+        """End every warm sandbox thread (a busy one after its call returns)."""
+        with self._lock:
+            _close_pools(self._loaded)
+
+    def _load(self, name: str) -> _Loaded:
         fn = self.template.function(name)
         with self._lock:
             loaded = self._loaded.get(name)
@@ -160,10 +217,12 @@ class Runtime:
             if loaded is None:
                 loaded = self._import(fn)
                 self._loaded[name] = loaded
-            return loaded.handler
+            return loaded
 
     def _forget(self, fn: Function) -> None:
-        self._loaded.pop(fn.name, None)
+        old = self._loaded.pop(fn.name, None)
+        if old is not None:
+            old.pool.close()
         roots = [str(p) for p in self._paths(fn)]
         for mod_name, mod in list(sys.modules.items()):
             file = getattr(mod, "__file__", None) or ""
@@ -197,7 +256,7 @@ class Runtime:
             found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
             raise HandlerNotFound(
                 f"{fn.name}: Handler {fn.handler} names no function in {file} (callables found: {found})")
-        return _Loaded(handler, module, mtimes, time.monotonic())
+        return _Loaded(handler, module, _Pool(fn.name), mtimes, time.monotonic())
 
     # -- invoking ------------------------------------------------------------------------
     def invoke(self, name: str, event: Any, *, trigger: str = "direct") -> Invocation:
@@ -207,10 +266,10 @@ class Runtime:
         started = time.perf_counter()
         inv = Invocation(name, request_id)
         try:
-            handler = self.load(name)
+            loaded = self._load(name)
             context = LambdaContext(fn.name, fn.timeout, fn.memory_size, self.template.region,
                                     self.template.account_id, request_id)
-            inv.result = self._call_with_timeout(fn, handler, event, context)
+            inv.result = self._call_with_timeout(fn, loaded, event, context)
         except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes
             inv.error = exc
             inv.traceback = "".join(traceback.format_exception(exc))
@@ -219,25 +278,26 @@ class Runtime:
         self._log(inv, trigger)
         return inv
 
-    def _call_with_timeout(self, fn: Function, handler: Callable[[Any, Any], Any], event: Any,
-                           context: LambdaContext) -> Any:
+    def _call_with_timeout(self, fn: Function, loaded: _Loaded, event: Any, context: LambdaContext) -> Any:
         env = self.environment(fn)
 
         def run() -> Any:
             with function_environment(env):
-                return handler(event, context)
+                return loaded.handler(event, context)
 
-        with self._lock:
-            idle = self._sandboxes.setdefault(fn.name, [])
-            sandbox = idle.pop() if idle else _Sandbox(fn.name)
+        sandbox = loaded.pool.take()
         call = sandbox.start(contextvars.copy_context(), run)
-        if not call.done.wait(fn.timeout):
+        try:
+            finished = call.done.wait(fn.timeout)
+        except BaseException:  # interrupted (Ctrl-C, RQ's job timeout): nobody will give it back
+            sandbox.retire()
+            raise
+        if not finished:
             # The handler keeps running in the background, as a frozen Lambda sandbox would, but
             # its result is discarded and its thread takes no more invocations.
             sandbox.retire()
             raise InvocationTimeout(f"Task timed out after {fn.timeout:.2f} seconds")
-        with self._lock:
-            idle.append(sandbox)
+        loaded.pool.give_back(sandbox)
         if call.error is not None:
             raise call.error
         return call.result

@@ -201,6 +201,7 @@ class Lightbox:
 
     def close(self) -> None:
         self.servers.mount(None)
+        self.runtime.close()
         root = logging.getLogger()
         root.removeHandler(self._log_handler)
         root.setLevel(self._root_level)

@@ -6,10 +6,10 @@ import gc
 import os
 import sys
 import textwrap
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,45 +75,85 @@ def test_thread_local_state_stays_warm_and_concurrent_invocations_get_their_own_
     # A handler's per-thread state (photolib keeps its SQLite connection so) lives as long as its
     # execution environment, as on Lambda; two invocations at once are two environments.
     rt = app(tmp_path, """
-        import threading, time
+        import threading
         local = threading.local()
+        both_in = threading.Barrier(2, timeout=10)
         def handler(event, context):
             local.n = getattr(local, "n", 0) + 1
-            time.sleep(event["sleep"])
-            return [threading.get_ident(), local.n]
-    """)
-    first, second = (rt.invoke("Fn", {"sleep": 0}).unwrap() for _ in range(2))
-    assert second == [first[0], 2]
+            if event["together"]:
+                both_in.wait()  # only two threads get past this
+            return local.n
+    """, timeout=20)
+    assert [rt.invoke("Fn", {"together": False}).unwrap() for _ in range(2)] == [1, 2]
     with ThreadPoolExecutor(2) as pool:
-        both = list(pool.map(lambda _: rt.invoke("Fn", {"sleep": 0.3}).unwrap(), range(2)))
-    assert both[0][0] != both[1][0] and sorted(n for _, n in both) == [1, 3]
+        both = list(pool.map(lambda _: rt.invoke("Fn", {"together": True}).unwrap(), range(2)))
+    assert sorted(both) == [1, 3]
+
+
+# Each thread's token is kept on the thread itself, so it outlives a reload of the module.
+STUCK = """
+    import threading, uuid
+    release = threading.Event()
+    stuck = []
+    def handler(event, context):
+        me = threading.current_thread()
+        me.token = getattr(me, "token", None) or uuid.uuid4().hex
+        if event.get("stick"):
+            stuck.append(me)
+            if event.get("release"):
+                release.set()
+            release.wait(30)
+        return me.token
+"""
+
+
+def _module(name: str = "Fn") -> Any:
+    return next(m for key, m in sys.modules.items() if key.startswith(f"lightbox_fn_{name}."))
 
 
 def test_a_timed_out_invocations_thread_takes_no_more_invocations(tmp_path: Path) -> None:
+    rt = app(tmp_path, STUCK, timeout=1)
+    assert isinstance(rt.invoke("Fn", {"stick": True}).error, InvocationTimeout)
+    fresh = rt.invoke("Fn", {}).unwrap()
+    module = _module()
+    module.release.set()
+    module.stuck[0].join(timeout=10)  # the stuck call returns, and its thread ends
+    assert not module.stuck[0].is_alive()
+    assert rt.invoke("Fn", {}).unwrap() == fresh  # the other thread, warm
+
+
+def test_sandbox_threads_end_with_their_runtime_or_its_close(tmp_path: Path) -> None:
     rt = app(tmp_path, """
-        import threading, time
-        STARTED = []
+        import threading
+        ran_on = []
         def handler(event, context):
-            STARTED.append(threading.get_ident())
-            time.sleep(event["sleep"])
-            return threading.get_ident()
-    """, timeout=1)
-    assert isinstance(rt.invoke("Fn", {"sleep": 1.5}).error, InvocationTimeout)
-    fresh = rt.invoke("Fn", {"sleep": 0}).unwrap()
-    time.sleep(0.7)  # the stuck call returns meanwhile; its thread then ends instead of waiting for more
-    assert rt.invoke("Fn", {"sleep": 0}).unwrap() == fresh  # the warm thread again
-    module = next(m for name, m in sys.modules.items() if name.startswith("lightbox_fn_Fn."))
-    stuck_thread = next(i for i in module.STARTED if i != fresh)
-    assert stuck_thread not in {t.ident for t in threading.enumerate()}
-
-
-def test_sandbox_threads_end_with_their_runtime(tmp_path: Path) -> None:
-    rt = app(tmp_path, "import threading\ndef handler(event, context):\n    return threading.get_ident()\n")
-    ident = rt.invoke("Fn", {}).unwrap()
+            ran_on.append(threading.current_thread())
+            raise RuntimeError("its frames lead back to the runtime")
+    """)
+    assert isinstance(rt.invoke("Fn", {}).error, RuntimeError)
+    threads = list(_module().ran_on)
     del rt
     gc.collect()
-    time.sleep(0.1)
-    assert ident not in {t.ident for t in threading.enumerate()}
+    for thread in threads:
+        thread.join(timeout=5)
+    assert threads and not any(t.is_alive() for t in threads)
+    rt = app(tmp_path, STUCK)
+    rt.invoke("Fn", {"stick": True, "release": True}).unwrap()
+    threads = list(_module().stuck)
+    rt.close()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert threads and not any(t.is_alive() for t in threads)
+
+
+def test_a_reloaded_function_runs_on_new_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(defaults, "RELOAD_CHECK_SECONDS", 0)
+    rt = app(tmp_path, STUCK)
+    before = rt.invoke("Fn", {}).unwrap()
+    src = tmp_path / "fn" / "app.py"
+    src.write_text(src.read_text() + "\n# changed\n")
+    os.utime(src, (time.time() + 5, time.time() + 5))
+    assert rt.invoke("Fn", {}).unwrap() != before  # the old code's per-thread state is not carried over
 
 
 def test_timeout_fails_the_invocation(tmp_path: Path) -> None:

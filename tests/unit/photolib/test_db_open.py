@@ -34,3 +34,16 @@ def test_many_first_openers_of_one_file_all_get_a_migrated_wal_connection(tmp_pa
             p.join(timeout=60)
         assert sorted(results.get(timeout=5) for _ in procs) == ["wal"] * OPENERS
         assert db.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(db.MIGRATIONS)
+
+
+def test_a_warm_repository_follows_its_file_when_the_file_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "photos.db"
+    first = db.open_repository(path)
+    assert db.open_repository(path) is first  # warm: the same connection
+    first.conn.execute("CREATE TABLE marker (x)")
+    for leftover in tmp_path.glob("photos.db*"):  # deleted and made again, as `rm` and a new stack do
+        leftover.unlink()
+    replaced = db.open_repository(path)
+    assert replaced is not first
+    assert replaced.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'marker'").fetchone()[0] == 0
+    assert replaced.conn.execute("PRAGMA user_version").fetchone()[0] == len(db.MIGRATIONS)

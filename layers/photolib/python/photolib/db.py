@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -153,12 +154,26 @@ _local = threading.local()
 
 
 def open_repository(path: str | Path) -> PhotoRepository:
-    """One connection per thread and file, reused across invocations of a warm function."""
-    cache: dict[str, PhotoRepository] = _local.__dict__.setdefault("repos", {})
+    """One connection per thread and file, reused across invocations of a warm function; a file
+    replaced since (deleted and created again at the same path) gets a new connection."""
+    cache: dict[str, tuple[PhotoRepository, tuple[int, int]]] = _local.__dict__.setdefault("repos", {})
     key = str(Path(path).resolve())
-    if key not in cache:
-        cache[key] = PhotoRepository(connect(key))
-    return cache[key]
+    cached = cache.get(key)
+    if cached is not None and cached[1] == _file_id(key):
+        return cached[0]
+    if cached is not None:
+        cached[0].conn.close()
+    repo = PhotoRepository(connect(key))
+    cache[key] = (repo, _file_id(key))
+    return repo
+
+
+def _file_id(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_dev, st.st_ino)
 
 
 def _encode_cursor(photo: Photo) -> str:
