@@ -47,11 +47,13 @@ return {'', '0-0'}
 
 # The step that ends a take, when the worker starts the job: out of the intermediate list and
 # marked started at once (a worker killed right after leaves an abandoned started job, which RQ's
-# cleanup retries), or nothing at all when maintenance took the job back meanwhile.
+# cleanup retries), or not to be run when maintenance took the job back meanwhile or the job was
+# deleted since (its id is dropped; HSET would bring back a stub of it).
 _CLAIM = """
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], 'status', ARGV[2])
 redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'status', ARGV[2])
 return 1
 """
 

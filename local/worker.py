@@ -47,7 +47,8 @@ class LightboxWorker(SimpleWorker):
             with self.connection.pipeline() as pipeline:
                 cleanup_execution(self, job, pipeline, execution)
                 pipeline.execute()
-            log.warning("job %s was taken back by maintenance while this worker was stopped; not run here", job.id)
+            log.warning("job %s was taken back by maintenance (or deleted) before this worker started it; "
+                        "not run here", job.id)
         self.set_state(WorkerStatus.IDLE)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:

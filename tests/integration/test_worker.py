@@ -173,6 +173,13 @@ def test_a_job_claimed_by_a_worker_that_died_before_running_it_runs_again(work: 
     assert work.run() == [job.id]
 
 
+def test_a_job_deleted_between_take_and_claim_is_not_run_nor_brought_back(work: WorkQueue) -> None:
+    job = work.take()
+    job.delete()
+    assert not claim(work.conn, work.q, job)
+    assert not work.conn.exists(job.key) and work.q.intermediate_queue.get_job_ids() == []
+
+
 def test_a_dead_workers_job_runs_again_even_if_a_worker_died_holding_rqs_maintenance_lock(work: WorkQueue) -> None:
     job = work.start_and_die("gone")
     assert StartedJobRegistry(queue=work.q).get_job_ids() == [job.id]
