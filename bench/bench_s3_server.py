@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section
-from local.services import free_port
+from local.services import start_s3
 
 TITLE = "Embedded S3 server"
 SERVERS = ("moto.server", "local.moto_server")
@@ -41,24 +39,6 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def start(module: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
-            return proc, url
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
 
 
 def calls(s3: Any) -> dict[str, Callable[[], object]]:
@@ -76,7 +56,8 @@ def calls(s3: Any) -> dict[str, Callable[[], object]]:
 
 def measure(module: str, count: int) -> dict[str, tuple[float, float, float]]:
     """Call kind -> (server CPU ms, client CPU ms, wall ms) per call."""
-    proc, url = start(module)
+    s3_server = start_s3(module=module)
+    proc, url = s3_server.proc, s3_server.url
     try:
         s3 = boto3.session.Session().client(
             "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
@@ -95,8 +76,7 @@ def measure(module: str, count: int) -> dict[str, tuple[float, float, float]]:
                          (time.perf_counter() - wall) / count * 1000)
         return out
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        s3_server.stop()
 
 
 def report(results: dict[str, list[dict[str, tuple[float, float, float]]]], count: int, rounds: int) -> str:

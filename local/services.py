@@ -98,13 +98,14 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0", workdir)
 
 
-def start_s3(port: int | None = None) -> ManagedProcess:
-    """Start a moto server (S3 and SQS speak on one port) as a child process (local/moto_server.py)."""
+def start_s3(port: int | None = None, module: str = "local.moto_server") -> ManagedProcess:
+    """Start a moto server (S3 and SQS speak on one port) as a child process: local/moto_server.py,
+    or `module` (bench_s3_server.py compares it with moto's own `moto.server`)."""
     port = port or free_port()
     # MOTO_PORT: where moto reaches itself; one left in the user's shell would point elsewhere.
     env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "MOTO_PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
