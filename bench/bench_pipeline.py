@@ -224,6 +224,8 @@ def main() -> None:
     print(table)
     if not args.no_write:
         title = TITLE if args.corpus == "mixed" else f"{TITLE}, {args.corpus} photos only"
+        if args.workers != 2:  # the setting keeps the plain titles
+            title += f", {args.workers} worker{'s' if args.workers > 1 else ''}"
         write_section(title, table)
         print(f"\nwritten to {Path('docs') / 'benchmarks.md'} under '## {title}'")
 

@@ -155,15 +155,30 @@ def report(
     stack_cpu = sum(by_role.values())
     cpus = os.cpu_count() or 1
     fixed = (stack_cpu - pure_cpu) / len(photos) * 1000
+    # wall / ideal = threads x plumbing x packing, where the workers fill the machine's CPUs.
+    threads, plumbing, packing = pure_cpu / pure, stack_cpu / pure_cpu, wall / (stack_cpu / cpus)
     lines += [
         "",
         (
             f"CPU seconds, best run. Unlike wall time these do not move with the machine's other load. The pure work "
-            f"costs {pure_cpu:.2f} CPU-s (the baseline's own process time); the stack spent {stack_cpu:.2f} CPU-s, "
-            f"**{stack_cpu / pure_cpu - 1:+.0%}** over it. With the servers on the same {cpus} CPUs the wall "
-            f"cannot go below {stack_cpu:.2f} / {cpus} = {stack_cpu / cpus:.2f} s, i.e. "
-            f"{stack_cpu / pure_cpu - 1:+.0%} over the ideal, even on an otherwise idle machine. The difference is "
-            f"{fixed:.0f} ms of CPU per photo for the plumbing (S3 requests on both ends, five RQ jobs, four SQS "
+            f"costs {pure_cpu:.2f} CPU-s (the baseline's own process time) in {pure:.2f} s of wall: it kept "
+            f"{threads:.2f} CPUs busy"
+            + (", since some decoders (libheif) run on several threads" if threads > 1.02 else "")
+            + f". The stack spent "
+            f"{stack_cpu:.2f} CPU-s, **{plumbing - 1:+.0%}** over the pure work. With the servers on the same "
+            f"{cpus} CPUs the wall cannot go below {stack_cpu:.2f} / {cpus} = {stack_cpu / cpus:.2f} s, i.e. "
+            f"{stack_cpu / cpus / ideal - 1:+.0%} over the ideal, even on an otherwise idle machine; the pure work "
+            f"alone could not go below {pure_cpu / cpus:.2f} s ({pure_cpu / cpus / ideal - 1:+.0%}). "
+        )
+        + (
+            f"So here wall / ideal = {threads:.2f} (the decoders' threads, which the ideal counts as free) x "
+            f"{plumbing:.2f} (the plumbing's CPU) x {packing:.2f} (CPUs left idle, or taken by the rest of the "
+            f"machine) = {wall / ideal:.2f}. "
+            if workers == cpus
+            else ""
+        )
+        + (
+            f"The plumbing is {fixed:.0f} ms of CPU per photo (S3 requests on both ends, five RQ jobs, four SQS "
             "sends, events, SQLite), whatever the photo's size; per photo of each kind here, against its image "
             "work: "
             + ", ".join(f"{KINDS[k]} {ms:.0f} ms, {fixed / ms:+.0%}" for k, ms in per_photo.items())
