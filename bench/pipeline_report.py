@@ -165,10 +165,16 @@ def report(
             f"{threads:.2f} CPUs busy"
             + (", since some decoders (libheif) run on several threads" if threads > 1.02 else "")
             + f". The stack spent "
-            f"{stack_cpu:.2f} CPU-s, **{plumbing - 1:+.0%}** over the pure work. With the servers on the same "
-            f"{cpus} CPUs the wall cannot go below {stack_cpu:.2f} / {cpus} = {stack_cpu / cpus:.2f} s, i.e. "
-            f"{stack_cpu / cpus / ideal - 1:+.0%} over the ideal, even on an otherwise idle machine; the pure work "
-            f"alone could not go below {pure_cpu / cpus:.2f} s ({pure_cpu / cpus / ideal - 1:+.0%}). "
+            f"{stack_cpu:.2f} CPU-s, **{plumbing - 1:+.0%}** over the pure work. "
+        )
+        + (
+            f"With the servers on the same {cpus} CPUs the wall cannot go below {stack_cpu:.2f} / {cpus} = "
+            f"{stack_cpu / cpus:.2f} s, i.e. {stack_cpu / cpus / ideal - 1:+.0%} over the ideal, even on an "
+            f"otherwise idle machine; the pure work alone could not go below {pure_cpu / cpus:.2f} s "
+            f"({pure_cpu / cpus / ideal - 1:+.0%}). "
+            if workers >= cpus
+            else f"With {workers} worker(s) on {cpus} CPUs, the servers and the decoders' extra threads run on "
+            "the CPUs the workers leave free, so the stack's CPU does not bound the wall here. "
         )
         + (
             f"So here wall / ideal = {threads:.2f} (the decoders' threads, which the ideal counts as free) x "
