@@ -200,3 +200,58 @@ def test_a_job_rerun_by_a_live_worker_is_not_expired_for_the_dead_worker_that_ra
     work.maintain()
     assert started.get_job_ids() == [job.id] and FailedJobRegistry(queue=work.q).count == 0
     live.register_death()
+
+
+def test_a_taken_job_carries_its_fields_and_its_claim_brings_them_up_to_date(work: WorkQueue) -> None:
+    job = work.take()
+    stored = Job.fetch(job.id, connection=work.conn, serializer=JSONSerializer)
+    assert (job.func_name, job.args, job.retries_left, job.origin) == (
+        stored.func_name, stored.args, stored.retries_left, stored.origin)
+    # Taken back and taken again by another since: the claim's read carries what changed.
+    work.conn.hset(job.key, "retries_left", 0)
+    assert claim(work.conn, work.q, job)
+    assert job.retries_left == 0 and job.get_status(refresh=False) == "started"
+
+
+def test_a_worker_repeats_no_heartbeat_within_a_second_but_a_jobs_ttl_is_always_set_and_then_renewed(
+        work: WorkQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("local.worker.HEARTBEAT_REUSE_SECONDS", 60)  # "a moment later", however slow the machine
+    worker = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="beating")
+    worker.register_birth()
+    try:
+        full = worker.worker_ttl + 60
+        worker.heartbeat()
+        assert full - 2 <= work.conn.ttl(worker.key) <= full
+        work.conn.expire(worker.key, 500)
+        worker.heartbeat()  # RQ's next plain one, a moment later: nothing sent
+        assert work.conn.ttl(worker.key) > full
+        worker.heartbeat(8)  # a job's TTL, as prepare_job_execution sets it
+        assert work.conn.ttl(worker.key) <= 8
+        worker.heartbeat()  # the job ended: the full TTL again at once
+        assert full - 2 <= work.conn.ttl(worker.key) <= full
+    finally:
+        worker.register_death()
+
+
+def test_a_worker_writes_its_state_only_when_it_changes(work: WorkQueue) -> None:
+    worker = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="stateful")
+    worker.register_birth()
+    try:
+        worker.set_state("idle")
+        work.conn.hset(worker.key, "state", "marker")
+        worker.set_state("idle")  # unchanged: not written again
+        assert work.conn.hget(worker.key, "state") == b"marker"
+        worker.set_state("busy")
+        assert work.conn.hget(worker.key, "state") == b"busy"
+    finally:
+        worker.register_death()
+
+
+def test_a_job_deleted_while_queued_or_left_as_a_stub_is_skipped_and_the_next_one_taken(work: WorkQueue) -> None:
+    Broker(work.template, work.conn, retry_base=0).send("sample-work", [new_message("second")])
+    Broker(work.template, work.conn, retry_base=0).send("sample-work", [new_message("third")])
+    deleted, stub, kept = work.q.get_job_ids()
+    work.conn.delete(Job.key_for(deleted))
+    work.conn.delete(Job.key_for(stub))
+    work.conn.hset(Job.key_for(stub), "last_heartbeat", "x")  # a late write after the delete
+    assert work.run() == [kept]  # the worker went on past both
