@@ -150,6 +150,15 @@ def report(results: dict[str, list[tuple[float, float]]], jobs: int) -> str:
     ]
     for name, (wall, cpu) in medians.items():
         lines.append(f"| {name} | {wall:.2f} | {wall / base_wall:.2f}x | {cpu:.2f} | {cpu / base_cpu:.2f}x |")
+    lines += [
+        "",
+        (
+            "A no-op job's time is RQ's bookkeeping (execution records, registries, the result, worker stats): the "
+            "Lightbox worker sends about 47 Redis commands per job, most of them RQ's. Before commit 2f40895 they "
+            "took 21 round trips (RQ's plain heartbeat alone, three commands sent one by one, four times around "
+            "every job); 10 now. The same script then measured 6.74 ms per job, 1.35x RQ alone."
+        ),
+    ]
     return "\n".join(lines)
 
 
