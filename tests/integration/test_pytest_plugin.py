@@ -99,6 +99,7 @@ def handler(event, context):
     for record in event["Records"]:
         key = record["body"]
         text = s3.get_object(Bucket=os.environ["BUCKET"], Key=key)["Body"].read().decode()
+        print("shouting", key)  # Lambda puts a handler's prints in its log
         if "boom" in text:
             raise ValueError(f"cannot shout {key}")
         s3.put_object(Bucket=os.environ["BUCKET"], Key=key.replace("incoming/", "shouted/"), Body=text.upper())
@@ -123,8 +124,10 @@ def run(app: pytest.Pytester, servers: TestServers, *args: str) -> pytest.RunRes
 def test_a_test_file_against_the_plugin_runs_the_apps_triggers(app: pytest.Pytester,
                                                                 lightbox_servers: TestServers) -> None:
     app.makepyfile(test_notes="""
+        import sys
         import pytest
         from local.testing import ConditionNotMet, s3_put_event, sqs_event
+        from local.testing.recording import PrintRouter
 
         def test_a_note_goes_through_http_bucket_and_queue(lightbox):
             r = lightbox.http("POST", "/notes", data="hello")
@@ -133,6 +136,8 @@ def test_a_test_file_against_the_plugin_runs_the_apps_triggers(app: pytest.Pytes
             assert lightbox.s3.get("notes-bucket", f"shouted/{note}.txt") == b"HELLO"
             assert [c.function for c in lightbox.invocations] == ["ApiFunction", "IndexFunction", "ShoutFunction"]
             assert lightbox.logs("IndexFunction") == [f"INFO index indexing incoming/{note}.txt"]
+            assert lightbox.logs("ShoutFunction") == [f"shouting incoming/{note}.txt"]
+            assert not isinstance(sys.stdout, PrintRouter)  # routed only while invocations run
 
         def test_a_failing_message_is_retried_then_dead_lettered(lightbox):
             lightbox.s3.put("notes-bucket", "incoming/bad.txt", "boom")
@@ -194,11 +199,11 @@ def test_a_failing_handler_shows_its_traceback_in_the_report(app: pytest.Pyteste
     out = result.stdout.str()
     invoked, triggered = out.split("_ test_triggered _")
     # invoke() raises the handler's own error: pytest shows the handler's frame.
-    assert "shout/app.py:11: ValueError" in invoked and "ValueError: cannot shout incoming/a.txt" in invoked
+    assert "shout/app.py:12: ValueError" in invoked and "ValueError: cannot shout incoming/a.txt" in invoked
     # A handler a trigger ran failed quietly (retries, DLQ); the report still carries its traceback.
     section = triggered.split("lightbox: failed invocations")[1]
     assert section.count("ShoutFunction (sqs:work) failed") == 3
-    assert 'shout/app.py", line 11, in handler' in section and "ValueError: cannot shout incoming/b.txt" in section
+    assert 'shout/app.py", line 12, in handler' in section and "ValueError: cannot shout incoming/b.txt" in section
 
 
 def test_the_plugin_starts_nothing_for_tests_that_do_not_use_it(pytester: pytest.Pytester) -> None:
