@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from local.logs import NOISY_LOGGERS
 from local.model import Template
@@ -70,30 +70,37 @@ class InvocationLogHandler(logging.Handler):
             lines.append(self.format(record))
 
 
+class _Lines(list[str]):
+    """An invocation's log lines, and the line each stream has begun and not yet ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partial: dict[str, str] = {}
+
+    def finish(self) -> list[str]:
+        """The invocation has ended: an unfinished last line is a line too."""
+        self.extend(rest for rest in self.partial.values() if rest)
+        self.partial.clear()
+        return list(self)
+
+
 class PrintRouter(io.TextIOBase):
     """Stands in for sys.stdout or sys.stderr while invocations run: what a handler prints joins
     its invocation's log lines (Lambda sends both streams to the function's log), line by line;
     what anything else writes goes on to the stream it replaced."""
 
-    def __init__(self, inner: TextIO) -> None:
+    def __init__(self, inner: TextIO, name: str) -> None:
         self.inner = inner
-        self._partial: dict[int, str] = {}  # id of an invocation's lines -> its unfinished line
+        self.name = name
 
     def write(self, text: str) -> int:
         lines = _lines.get()
-        if lines is None:
+        if not isinstance(lines, _Lines):
             return self.inner.write(text)
-        *done, rest = (self._partial.pop(id(lines), "") + text).split("\n")
+        *done, rest = (lines.partial.pop(self.name, "") + text).split("\n")
         lines.extend(done)
-        if rest:
-            self._partial[id(lines)] = rest
+        lines.partial[self.name] = rest
         return len(text)
-
-    def finish(self, lines: list[str]) -> None:
-        """The invocation has ended: an unfinished last line is a line too."""
-        rest = self._partial.pop(id(lines), "")
-        if rest:
-            lines.append(rest)
 
     def flush(self) -> None:
         self.inner.flush()
@@ -101,30 +108,50 @@ class PrintRouter(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    # What handlers and libraries ask of a stream; bytes written through fileno() or .buffer
+    # bypass the log and reach the real stream, as they do without the plugin.
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None) or "strict"
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def __getattr__(self, name: str) -> Any:  # buffer, reconfigure, line_buffering, mode ...
+        return getattr(self.inner, name)
+
 
 _routing = threading.Lock()
 _routed = 0  # invocations running with the routers in place
 
 
 @contextmanager
-def _prints_routed() -> Iterator[tuple[PrintRouter, PrintRouter]]:
+def _prints_routed() -> Iterator[None]:
     """sys.stdout and sys.stderr routed for as long as any invocation runs. Installed per
-    invocation, not per test, because pytest puts its own capture streams back between phases."""
+    invocation, not per test, because pytest puts its own capture streams back between phases;
+    a stream someone replaced meanwhile gets a router of its own."""
     global _routed
     with _routing:
-        if _routed == 0 or not isinstance(sys.stdout, PrintRouter) or not isinstance(sys.stderr, PrintRouter):
-            sys.stdout, sys.stderr = PrintRouter(sys.stdout), PrintRouter(sys.stderr)
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, PrintRouter):
+                setattr(sys, name, PrintRouter(stream, name))
         _routed += 1
-        routers = (cast(PrintRouter, sys.stdout), cast(PrintRouter, sys.stderr))
     try:
-        yield routers
+        yield
     finally:
         with _routing:
             _routed -= 1
             if _routed == 0:
-                for name, router in zip(("stdout", "stderr"), routers, strict=True):
-                    if getattr(sys, name) is router:  # else someone replaced it meanwhile: theirs now
-                        setattr(sys, name, router.inner)
+                for name in ("stdout", "stderr"):
+                    stream = getattr(sys, name)
+                    while isinstance(stream, PrintRouter):
+                        stream = stream.inner
+                    setattr(sys, name, stream)
 
 
 class RecordingRuntime(Runtime):
@@ -133,16 +160,12 @@ class RecordingRuntime(Runtime):
         self.records: list[InvocationRecord] = []
 
     def invoke(self, name: str, event: Any, *, trigger: str = "direct") -> Invocation:
-        lines: list[str] = []
+        lines = _Lines()
         token = _lines.set(lines)
         try:
-            with _prints_routed() as routers:
-                try:
-                    inv = super().invoke(name, event, trigger=trigger)
-                finally:
-                    for router in routers:
-                        router.finish(lines)
+            with _prints_routed():
+                inv = super().invoke(name, event, trigger=trigger)
         finally:
             _lines.reset(token)
-        self.records.append(InvocationRecord(name, trigger, event, inv, lines))
+        self.records.append(InvocationRecord(name, trigger, event, inv, lines.finish()))
         return inv
