@@ -27,18 +27,13 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.pipeline_stack import process_cpu
 from bench.report import write_section
 from local.services import start_s3
 
 TITLE = "Embedded S3 server"
 SERVERS = ("moto.server", "local.moto_server")
 BUCKET = "bench-s3-server"
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def calls(s3: Any) -> dict[str, Callable[[], object]]:
@@ -68,10 +63,10 @@ def measure(module: str, count: int) -> dict[str, tuple[float, float, float]]:
         for name, call in calls(s3).items():
             for _ in range(10):  # warm: imports, first-request setup
                 call()
-            server, client, wall = cpu_seconds(proc.pid), time.process_time(), time.perf_counter()
+            server, client, wall = process_cpu(proc.pid), time.process_time(), time.perf_counter()
             for _ in range(count):
                 call()
-            out[name] = ((cpu_seconds(proc.pid) - server) / count * 1000,
+            out[name] = ((process_cpu(proc.pid) - server) / count * 1000,
                          (time.process_time() - client) / count * 1000,
                          (time.perf_counter() - wall) / count * 1000)
         return out

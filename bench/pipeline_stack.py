@@ -211,14 +211,18 @@ def _role(pid: int, parent_role: str) -> str:
     return cmd[:60]
 
 
+def process_cpu(pid: int) -> float:
+    """user + system CPU seconds the process has used so far; OSError once it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15 of stat)
+
+
 def cpu_seconds(pids: dict[int, str]) -> dict[int, float]:
-    """user + system CPU seconds each process has used so far (0 for one that is gone)."""
+    """process_cpu of each process (0 for one that is gone)."""
     out: dict[int, float] = {}
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = process_cpu(pid)
         except OSError:
             out[pid] = 0.0
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15 of stat)
     return out
