@@ -164,7 +164,7 @@ def open_repository(path: str | Path) -> PhotoRepository:
     if cached is not None:
         cached[0].conn.close()
     repo = PhotoRepository(connect(key))
-    cache[key] = (repo, _file_id(key))
+    cache[key] = (repo, _file_id(key))  # read again: connect() creates a file that was not there
     return repo
 
 
