@@ -1,4 +1,5 @@
-"""The embedded S3 (+SQS) server: moto's own server app, with two per-request costs taken out.
+"""The embedded S3 (+SQS) server: moto's own server app, with two per-request costs taken out
+and S3's presigned checks put in.
 
     python -m local.moto_server -H 127.0.0.1 -p PORT
 
@@ -7,7 +8,9 @@ package folder and stats each of its ~200 entries (`list_of_moto_modules`) befor
 URL patterns, all under one lock, and writes a log line per request. That was about half of the
 server's CPU per S3 call here (docs/benchmarks.md). The lookup depends only on the host it is
 given, so it is cached; request logging is off (errors are still logged). Everything else is
-moto's: the same app, backends and request handler, so the state and answers are the same.
+moto's: the same app, backends and request handler, so the state and answers are the same,
+except that an expired presigned URL, or a POST form its policy forbids, is refused as S3
+refuses it (local/s3_presigned.py) instead of stored.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from local.s3_presigned import PresignedChecks
 
 
 class CachedDispatcher(DomainDispatcherApplication):
@@ -49,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sys.exit(0))  # as moto.server: stop quietly
-    run_simple(args.host, args.port, CachedDispatcher(), threaded=True, request_handler=QuietRequestHandler)
+    app = PresignedChecks(CachedDispatcher())
+    run_simple(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
 if __name__ == "__main__":

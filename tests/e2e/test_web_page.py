@@ -4,6 +4,7 @@ three photos and one fake get three thumbnails and one failure message, live, wi
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -111,3 +112,20 @@ def test_files_dropped_on_the_page_upload_and_complete(stack: str, page: Page) -
     expect(page.locator(".card")).to_have_count(2)
     expect(page.locator(".card img.thumb")).to_have_count(2, timeout=90_000)
     assert sorted(page.locator(".card .name").all_inner_texts()) == sorted(p.name for p in photos)
+
+
+def test_an_upload_storage_refuses_fails_its_card_with_storages_reason(stack: str, page: Page) -> None:
+    # A client declaring one byte less than it sends: the presigned POST's policy is signed for
+    # the declared size, so storage refuses the file, as S3 does, and the page says why.
+    def declare_less(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "size": body["size"] - 1}))
+
+    page.route("**/uploads", declare_less)
+    page.goto(f"{stack}/?token={token('refused-tester')}")
+    expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    page.set_input_files("#files", [str(PHOTOS[1])])
+    failed = page.locator(".card.failed")
+    expect(failed).to_have_count(1, timeout=30_000)
+    expect(failed.locator(".error")).to_have_text(
+        "upload failed: Your proposed upload exceeds the maximum allowed size")

@@ -1,0 +1,136 @@
+"""S3's presigned checks the embedded server adds to moto: URL expiry and POST policies, on
+forms and URLs that boto3 signs (signing is local: no server is called)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.s3_presigned import S3Error, policy_error, url_error
+
+BUCKET = "photos"
+NOW = datetime.now(UTC)  # for policies signed for 5 minutes; expiry tests take the time they signed at
+
+
+def client(signature_version: str = "s3v4") -> Any:
+    return boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                        aws_access_key_id="a", aws_secret_access_key="b",
+                        config=Config(signature_version=signature_version))
+
+
+def form(size: int = 10, expires: int = 300, **conditions: Any) -> dict[str, str]:
+    """The fields of a form as the photo app signs it: exact key, content type and size."""
+    post = client().generate_presigned_post(
+        Bucket=BUCKET, Key="originals/alice/1", Fields={"Content-Type": "image/jpeg"},
+        Conditions=[{"Content-Type": "image/jpeg"}, ["content-length-range", size, size],
+                    *conditions.get("extra", [])],
+        ExpiresIn=expires)
+    return {k: str(v) for k, v in post["fields"].items()}
+
+
+def with_policy(fields: dict[str, str], conditions: list[Any]) -> dict[str, str]:
+    policy = {"expiration": (NOW + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"), "conditions": conditions}
+    return {**fields, "policy": base64.b64encode(json.dumps(policy).encode()).decode()}
+
+
+def refused(error: S3Error | None) -> tuple[int, str, str]:
+    assert error is not None
+    return error.status, error.code, error.message
+
+
+def test_a_form_as_signed_is_accepted() -> None:
+    assert policy_error(form(), BUCKET, 10, NOW) is None
+    sigv2 = client("s3").generate_presigned_post(Bucket=BUCKET, Key="k", ExpiresIn=60)["fields"]
+    assert "signature" in sigv2 and policy_error(sigv2, BUCKET, 0, NOW) is None
+
+
+@pytest.mark.parametrize(("size", "code", "limit"), [(11, "EntityTooLarge", "MaxSizeAllowed"),
+                                                     (9, "EntityTooSmall", "MinSizeAllowed")])
+def test_a_file_outside_content_length_range_is_refused_with_both_sizes(size: int, code: str, limit: str) -> None:
+    error = policy_error(form(size=10), BUCKET, size, NOW)
+    assert error is not None and (error.status, error.code) == (400, code)
+    assert error.details == {"ProposedSize": str(size), limit: "10"}
+    assert f"<ProposedSize>{size}</ProposedSize><{limit}>10</{limit}>".encode() in error.xml()
+
+
+def test_a_field_other_than_signed_names_the_failed_condition() -> None:
+    fields = {**form(), "Content-Type": "text/html"}
+    assert refused(policy_error(fields, BUCKET, 10, NOW)) == (
+        403, "AccessDenied", 'Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/jpeg"]')
+    other_key = {**form(), "key": "originals/bob/1"}
+    assert "$key" in refused(policy_error(other_key, BUCKET, 10, NOW))[2]
+
+
+def test_the_bucket_condition_is_checked_against_the_request_bucket() -> None:
+    assert "$bucket" in refused(policy_error(form(), "another-bucket", 10, NOW))[2]
+
+
+def test_a_field_no_condition_names_is_refused_unless_x_ignore() -> None:
+    assert refused(policy_error({**form(), "acl": "public-read"}, BUCKET, 10, NOW))[2] == (
+        "Invalid according to Policy: Extra input fields: acl")
+    assert policy_error({**form(), "x-ignore-tracking": "1"}, BUCKET, 10, NOW) is None
+
+
+def test_field_names_match_whatever_their_case() -> None:
+    fields = {("CONTENT-TYPE" if k == "Content-Type" else k): v for k, v in form().items()}
+    assert policy_error(fields, BUCKET, 10, NOW) is None
+
+
+def test_starts_with_accepts_the_prefix_and_an_empty_prefix_anything() -> None:
+    conditions: list[Any] = [{"bucket": BUCKET}, ["starts-with", "$key", "originals/"], ["starts-with", "$acl", ""]]
+    assert policy_error(with_policy({"key": "originals/x", "acl": "private"}, conditions), BUCKET, 1, NOW) is None
+    assert "starts-with" in refused(policy_error(with_policy({"key": "thumbs/x", "acl": "private"}, conditions),
+                                                 BUCKET, 1, NOW))[2]
+
+
+def test_an_expired_policy_is_refused() -> None:
+    fields, signed = form(expires=60), datetime.now(UTC)
+    assert refused(policy_error(fields, BUCKET, 10, signed + timedelta(seconds=61))) == (
+        403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+
+
+@pytest.mark.parametrize("condition", [["eq", "key", "x"], ["gt", "$key", "x"], ["content-length-range", "1", 2],
+                                       {"key": 1}, "key"])
+def test_a_condition_s3_cannot_read_fails_as_a_condition(condition: Any) -> None:
+    error = policy_error(with_policy({"key": "x"}, [condition]), BUCKET, 1, NOW)
+    status, code, message = refused(error)
+    assert (status, code) == (403, "AccessDenied")
+    assert message.startswith("Invalid according to Policy: Policy Condition failed: ")
+
+
+@pytest.mark.parametrize(("policy", "message"), [
+    ("not base64!", "Invalid Policy: Invalid JSON."),
+    (base64.b64encode(b"[1]").decode(), "Invalid Policy: Invalid JSON."),
+    (base64.b64encode(b'{"conditions": []}').decode(), "Invalid Policy: Policy missing expiration."),
+])
+def test_an_unreadable_policy_is_a_bad_request(policy: str, message: str) -> None:
+    assert refused(policy_error({"key": "x", "policy": policy}, BUCKET, 1, NOW)) == (400, "InvalidPolicyDocument", message)
+
+
+def presigned_query(expires: int, signature_version: str = "s3v4") -> dict[str, str]:
+    url = client(signature_version).generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "k"}, ExpiresIn=expires)
+    return dict(parse_qsl(urlparse(url).query))
+
+
+@pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
+def test_a_presigned_url_works_until_it_expires(signature_version: str) -> None:
+    query, signed = presigned_query(60, signature_version), datetime.now(UTC)
+    assert url_error(query, signed + timedelta(seconds=50)) is None
+    late = signed + timedelta(seconds=70)
+    error = url_error(query, late)
+    assert refused(error) == (403, "AccessDenied", "Request has expired")
+    assert error is not None and error.details["ServerTime"] == late.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_sigv4_url_may_not_live_over_a_week() -> None:
+    query = {**presigned_query(60), "X-Amz-Expires": str(604_801)}
+    assert refused(url_error(query, NOW))[:2] == (400, "AuthorizationQueryParametersError")
+    assert refused(url_error({**query, "X-Amz-Expires": "soon"}, NOW))[:2] == (400, "AuthorizationQueryParametersError")
