@@ -27,11 +27,19 @@ from werkzeug.serving import run_simple
 from local.s3_presigned import PresignedChecks
 
 
+def _create_backend_app(service: Any) -> Any:
+    """moto's app for one service; S3's with the presigned checks in front of it."""
+    app = create_backend_app(service)
+    if service == "s3":
+        app.wsgi_app = PresignedChecks(app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware hook
+    return app
+
+
 class CachedDispatcher(DomainDispatcherApplication):
     """moto's dispatcher, remembering which backend serves each host it has seen."""
 
     def __init__(self) -> None:
-        super().__init__(create_backend_app)
+        super().__init__(_create_backend_app)
         self._backends: dict[str | None, Any] = {}
 
     def get_backend_for_host(self, host: str | None) -> Any:
@@ -54,8 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sys.exit(0))  # as moto.server: stop quietly
-    app = PresignedChecks(CachedDispatcher())
-    run_simple(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
+    run_simple(args.host, args.port, CachedDispatcher(), threaded=True, request_handler=QuietRequestHandler)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+from urllib3 import encode_multipart_formdata
 
 
 @pytest.fixture
@@ -57,8 +58,9 @@ def test_forms_outside_their_policy_are_refused_and_nothing_is_stored(s3: Any, b
 
 def test_a_presigned_url_is_refused_once_expired(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1)
-    assert requests.get(url, timeout=10).content == b"x"
+    params = {"Bucket": bucket, "Key": "k"}
+    assert requests.get(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60), timeout=10).content == b"x"
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=1)
     time.sleep(2.1)  # X-Amz-Date has whole seconds: 2 s is past the expiry whenever it was signed
     expired = requests.get(url, timeout=10)
     assert expired.status_code == 403 and "<Message>Request has expired</Message>" in expired.text
@@ -76,3 +78,13 @@ def test_other_posts_reach_moto_unchanged(s3: Any, bucket: str, s3_endpoint: str
     queue = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="hello")
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "hello"
+
+
+def test_a_chunked_form_is_checked_too(s3: Any, bucket: str) -> None:
+    form = s3.generate_presigned_post(Bucket=bucket, Key="chunked", ExpiresIn=60,
+                                      Conditions=[["content-length-range", 1, 5]])
+    body, content_type = encode_multipart_formdata([*form["fields"].items(), ("file", ("f", b"123456"))])
+    chunked = requests.post(form["url"], data=iter([body[:100], body[100:]]),  # an iterator: sent chunked
+                            headers={"Content-Type": content_type}, timeout=10)
+    assert chunked.status_code == 400 and "<Code>EntityTooLarge</Code>" in chunked.text
+    assert stored(s3, bucket) == []

@@ -1,5 +1,6 @@
 """S3's presigned checks the embedded server adds to moto: URL expiry and POST policies, on
-forms and URLs that boto3 signs (signing is local: no server is called)."""
+forms and URLs that boto3 signs (signing is local: no server is called), and the middleware
+that applies them, in front of a plain WSGI app."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from urllib.parse import parse_qsl, urlparse
 import boto3
 import pytest
 from botocore.config import Config
+from urllib3 import encode_multipart_formdata
+from werkzeug.test import Client, TestResponse
 
-from local.s3_presigned import S3Error, policy_error, url_error
+from local.s3_presigned import PresignedChecks, S3Error, policy_error, read_form, url_error
 
 BUCKET = "photos"
 NOW = datetime.now(UTC)  # for policies signed for 5 minutes; expiry tests take the time they signed at
@@ -25,12 +28,11 @@ def client(signature_version: str = "s3v4") -> Any:
                         config=Config(signature_version=signature_version))
 
 
-def form(size: int = 10, expires: int = 300, **conditions: Any) -> dict[str, str]:
+def form(size: int = 10, expires: int = 300) -> dict[str, str]:
     """The fields of a form as the photo app signs it: exact key, content type and size."""
     post = client().generate_presigned_post(
         Bucket=BUCKET, Key="originals/alice/1", Fields={"Content-Type": "image/jpeg"},
-        Conditions=[{"Content-Type": "image/jpeg"}, ["content-length-range", size, size],
-                    *conditions.get("extra", [])],
+        Conditions=[{"Content-Type": "image/jpeg"}, ["content-length-range", size, size]],
         ExpiresIn=expires)
     return {k: str(v) for k, v in post["fields"].items()}
 
@@ -96,13 +98,23 @@ def test_an_expired_policy_is_refused() -> None:
         403, "AccessDenied", "Invalid according to Policy: Policy expired.")
 
 
-@pytest.mark.parametrize("condition", [["eq", "key", "x"], ["gt", "$key", "x"], ["content-length-range", "1", 2],
-                                       {"key": 1}, "key"])
-def test_a_condition_s3_cannot_read_fails_as_a_condition(condition: Any) -> None:
+@pytest.mark.parametrize("condition", [["eq", "key", "x"], ["gt", "$key", "x"], ["content-length-range", "one", 2],
+                                       {"key": 1}, {"key": "x", "acl": "y"}, "key"])
+def test_a_condition_s3_cannot_read_makes_the_policy_invalid(condition: Any) -> None:
     error = policy_error(with_policy({"key": "x"}, [condition]), BUCKET, 1, NOW)
-    status, code, message = refused(error)
-    assert (status, code) == (403, "AccessDenied")
-    assert message.startswith("Invalid according to Policy: Policy Condition failed: ")
+    assert refused(error) == (400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {json.dumps(condition)}")
+
+
+def test_content_length_range_may_be_numeric_strings() -> None:
+    conditions: list[Any] = [{"key": "x"}, ["content-length-range", "1", "5"]]
+    assert policy_error(with_policy({"key": "x"}, conditions), BUCKET, 5, NOW) is None
+    assert refused(policy_error(with_policy({"key": "x"}, conditions), BUCKET, 6, NOW))[1] == "EntityTooLarge"
+
+
+def test_fields_are_judged_before_the_files_size_and_a_form_needs_a_file() -> None:
+    # S3 reads the fields against the policy before it takes the file.
+    assert "$Content-Type" in refused(policy_error({**form(), "Content-Type": "text/html"}, BUCKET, 10**6, NOW))[2]
+    assert refused(policy_error(form(), BUCKET, None, NOW))[:2] == (400, "InvalidArgument")
 
 
 @pytest.mark.parametrize(("policy", "message"), [
@@ -134,3 +146,62 @@ def test_a_sigv4_url_may_not_live_over_a_week() -> None:
     query = {**presigned_query(60), "X-Amz-Expires": str(604_801)}
     assert refused(url_error(query, NOW))[:2] == (400, "AuthorizationQueryParametersError")
     assert refused(url_error({**query, "X-Amz-Expires": "soon"}, NOW))[:2] == (400, "AuthorizationQueryParametersError")
+
+
+# --- the middleware, in front of a WSGI app that stands for moto's ----------------------------
+
+
+def moto_stand_in(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("204 No Content", [])
+    return [environ["wsgi.input"].read()]  # what moto would read: the body, whole
+
+
+def send(fields: list[tuple[str, Any]], path: str = f"/{BUCKET}") -> TestResponse:
+    """A multipart POST with the parts in this order; a bytes value is a file part."""
+    body, content_type = encode_multipart_formdata(
+        [(name, ("photo.jpg", v, "image/jpeg") if isinstance(v, bytes) else v) for name, v in fields])
+    return Client(PresignedChecks(moto_stand_in)).post(path, data=body, content_type=content_type)
+
+
+def test_fields_after_the_file_are_ignored_as_s3_ignores_them() -> None:
+    # AWS's own example form has a submit button after the file.
+    response = send([*form().items(), ("file", b"0123456789"), ("submit", "Upload to Amazon S3")])
+    assert response.status_code == 204 and b"Upload to Amazon S3" in response.data  # moto got the whole body
+
+
+def test_a_file_part_without_a_filename_is_measured_too() -> None:
+    assert read_form(*_encoded([("key", "k"), ("FILE", "0123456789")])) == ({"key": "k"}, 10)
+    assert read_form(*_encoded([("key", "k")])) == ({"key": "k"}, None)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_536, 200_001])
+def test_a_file_spanning_any_number_of_pieces_is_measured_exactly(size: int) -> None:
+    body, boundary = _encoded([("key", "k"), ("file", "x" * size), ("after", "ignored")])
+    assert read_form(body, boundary) == ({"key": "k"}, size)
+
+
+def _encoded(fields: list[tuple[str, str]]) -> tuple[bytes, bytes]:
+    body, content_type = encode_multipart_formdata(fields)
+    return body, content_type.split("boundary=")[1].encode()
+
+
+def test_a_refused_form_is_answered_with_s3s_error_and_moto_never_sees_it() -> None:
+    response = send([*form().items(), ("file", b"01234567890")])
+    assert response.status_code == 400 and response.status == "400 Bad Request"
+    assert b"<Code>EntityTooLarge</Code>" in response.data and response.content_type == "application/xml"
+
+
+def test_a_malformed_body_is_refused_as_s3_does() -> None:
+    app = Client(PresignedChecks(moto_stand_in))
+    response = app.post(f"/{BUCKET}", data=b"--b\r\nno headers", content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400 and b"MalformedPOSTRequest" in response.data
+
+
+def test_preflights_and_non_s3_expires_pass_through() -> None:
+    app = Client(PresignedChecks(moto_stand_in))
+    expired = urlparse(client().generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "k"},
+                                                       ExpiresIn=1)).query
+    later = PresignedChecks(moto_stand_in, clock=lambda: datetime.now(UTC) + timedelta(minutes=5))
+    assert Client(later).get(f"/{BUCKET}/k?{expired}").status_code == 403
+    assert Client(later).options(f"/{BUCKET}/k?{expired}").status_code == 204  # S3 answers it from CORS rules
+    assert app.get("/?Action=ListQueues&Expires=2030-01-01T00:00:00Z&Signature=x").status_code == 204
