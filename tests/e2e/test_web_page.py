@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,10 +123,19 @@ def test_an_upload_storage_refuses_fails_its_card_with_storages_reason(stack: st
         route.continue_(post_data=json.dumps({**body, "size": body["size"] - 1}))
 
     page.route("**/uploads", declare_less)
-    page.goto(f"{stack}/?token={token('refused-tester')}")
+    bearer = token("refused-tester")
+    page.goto(f"{stack}/?token={bearer}")
     expect(page.locator("#live")).to_have_text("live", timeout=15_000)
-    page.set_input_files("#files", [str(PHOTOS[1])])
+    with page.expect_response(lambda r: r.request.method == "DELETE", timeout=30_000) as deleted:
+        page.set_input_files("#files", [str(PHOTOS[1])])
     failed = page.locator(".card.failed")
-    expect(failed).to_have_count(1, timeout=30_000)
+    expect(failed).to_have_count(1)
     expect(failed.locator(".error")).to_have_text(
         "upload failed: Your proposed upload exceeds the maximum allowed size")
+    # The record that waited for the bytes is gone, not left pending; the card keeps the reason.
+    photo_id = failed.get_attribute("data-photo-id")
+    assert deleted.value.status == 204 and deleted.value.url.endswith(f"/photos/{photo_id}")
+    gone = requests.get(f"{stack}/photos/{photo_id}", headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+    assert gone.status_code == 404
+    page.wait_for_timeout(500)  # the photo.deleted event has had time to arrive
+    expect(failed).to_have_count(1)

@@ -119,12 +119,20 @@ async function upload(file) {
       if (!el.querySelector("img.thumb") && el.dataset.status !== "failed") el.querySelector(".frame").textContent = "processing";
     } else {
       const reason = xhr.responseXML?.querySelector("Message")?.textContent || `storage refused it (HTTP ${xhr.status})`;
-      fail(el, `upload failed: ${reason}`);
+      abandon(id, el, `upload failed: ${reason}`);
     }
   };
-  xhr.onerror = () => fail(el, "upload failed: storage could not be reached");
+  xhr.onerror = () => abandon(id, el, "upload failed: storage could not be reached");
   xhr.open("POST", created.upload.post.url);
   xhr.send(form);
+}
+
+// The bytes never reached storage: the record waiting for them goes now, not when reconcile
+// expires it, so a reload shows no photo stuck at "pending". The card keeps the reason.
+function abandon(id, el, reason) {
+  fail(el, reason);
+  cards.delete(id);  // so its photo.deleted event leaves the card in place
+  api(`/photos/${id}`, { method: "DELETE" }).catch(() => {});
 }
 
 const SESSION = crypto.randomUUID().replaceAll("-", "");
