@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_s3_server.py [--calls 300] [--rounds 3] [--no-write]
 
 Both servers are started here, on free ports, and called with the same boto3 client settings
-the photo functions use, in interleaved rounds; each round runs every call kind `--calls` times
+the photo functions use (the presigned POST with requests, as a browser sends it), in
+interleaved rounds; each round runs every call kind `--calls` times
 against each server. Measured per call: the server process's CPU (/proc, user + system), the
 client's CPU (process time) and the wall time. CPU, unlike wall time, does not move much with
 the machine's other load. The medians of the rounds are compared. Prints markdown and writes it
@@ -91,7 +92,7 @@ def report(results: dict[str, list[dict[str, tuple[float, float, float]]]], coun
 
     lines = [
         (f"Per call, median of {rounds} interleaved rounds of {count} calls each, boto3 with the photo "
-         f"functions' client settings, 2 CPUs shared (nproc = {os.cpu_count()}), Python "
+         f"functions' client settings (the presigned POST: requests, as a browser sends it), 2 CPUs shared (nproc = {os.cpu_count()}), Python "
          f"{sys.version.split()[0]}. Baseline: `python -m moto.server`, as moto ships it, in the same run. "
          "`local.moto_server` is the same moto app with its backend lookup cached per host (moto lists "
          "and stats its ~200 package folders on every request), no log line per request, and S3's presigned "

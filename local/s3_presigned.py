@@ -4,8 +4,10 @@ not name, the file's size). Without these an upload the policy forbids is stored
 refused on AWS; a WSGI middleware on moto's S3 app refuses it here, with S3's error.
 
 Signatures are not verified: the embedded server takes any credentials, as moto does. Where
-S3's rules are stricter than this (starts-with on exact-only fields, Content-Type lists), the
-check lets the request through: a false refusal would break an app that works on AWS.
+S3's rules are stricter than this (starts-with on exact-only fields, Content-Type lists, a form
+with its file first), the check lets the request through: a false refusal would break an app
+that works on AWS. moto, not this, stores the form, and it keeps fields sent after the file
+(x-amz-meta-*, Cache-Control) that S3 drops.
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
 """
 
@@ -194,7 +196,7 @@ def read_form(body: bytes, boundary: bytes) -> tuple[dict[str, str], int | None]
         decoder.receive_data(piece)
         while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
             if isinstance(event, Field | File):  # File: a part with a filename; S3 goes by the name
-                name, chunks = event.name, []
+                name, chunks = event.name or "", []
                 if name.lower() == "file":
                     size = 0
             elif isinstance(event, Data):
@@ -232,17 +234,19 @@ class PresignedChecks:
         return [body]
 
     def _error(self, environ: dict[str, Any]) -> S3Error | None:
+        # S3 judges a request as it arrives: an upload begun in time is not refused for ending late.
+        now = self.clock()
         method, query = environ.get("REQUEST_METHOD"), environ.get("QUERY_STRING", "")
         if method == "OPTIONS":  # a CORS preflight: S3 answers it from the bucket's CORS rules alone
             return None
         if "Expires=" in query:  # X-Amz-Expires or SigV2's Expires: the rest need not parse the query
-            return url_error({k: v[0] for k, v in parse_qs(query).items()}, self.clock())
+            return url_error({k: v[0] for k, v in parse_qs(query).items()}, now)
         content_type, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
-        if method == "POST" and content_type == "multipart/form-data" and "boundary" in options:
-            return self._form_error(environ, options["boundary"].encode())
+        if method == "POST" and content_type.lower() == "multipart/form-data" and "boundary" in options:
+            return self._form_error(environ, options["boundary"].encode(), now)
         return None
 
-    def _form_error(self, environ: dict[str, Any], boundary: bytes) -> S3Error | None:
+    def _form_error(self, environ: dict[str, Any], boundary: bytes, now: datetime) -> S3Error | None:
         body = _read_body(environ)
         if body is None:
             return None
@@ -254,7 +258,7 @@ class PresignedChecks:
                            "The body of your POST request is not well-formed multipart/form-data.")
         if not any(name.lower() == "policy" for name in fields):
             return None  # an anonymous form post: moto's bucket permissions decide
-        return policy_error(fields, _bucket(environ), size, self.clock())
+        return policy_error(fields, _bucket(environ), size, now)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -269,6 +273,10 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 
 def _drain(environ: dict[str, Any]) -> None:
     length = environ.get("CONTENT_LENGTH", "")
+    if not length.isdigit() and environ.get("wsgi.input_terminated"):  # chunked: read to its end
+        while environ["wsgi.input"].read(1 << 16):
+            pass
+        return
     remaining = int(length) if length.isdigit() else 0
     while remaining > 0 and (chunk := environ["wsgi.input"].read(min(remaining, 1 << 16))):
         remaining -= len(chunk)

@@ -119,19 +119,22 @@ async function upload(file) {
       if (!el.querySelector("img.thumb") && el.dataset.status !== "failed") el.querySelector(".frame").textContent = "processing";
     } else {
       const reason = xhr.responseXML?.querySelector("Message")?.textContent || `storage refused it (HTTP ${xhr.status})`;
-      abandon(id, el, `upload failed: ${reason}`);
+      // A 4xx is a refusal: nothing was stored. After a 5xx the outcome is unknown: reconcile decides.
+      if (xhr.status < 500) abandon(id, el, `upload failed: ${reason}`); else fail(el, `upload failed: ${reason}`);
     }
   };
-  xhr.onerror = () => abandon(id, el, "upload failed: storage could not be reached");
+  // The bytes may have been stored and only the answer lost: the record stays for the pipeline or reconcile.
+  xhr.onerror = () => fail(el, "upload failed: storage could not be reached");
   xhr.open("POST", created.upload.post.url);
   xhr.send(form);
 }
 
-// The bytes never reached storage: the record waiting for them goes now, not when reconcile
-// expires it, so a reload shows no photo stuck at "pending". The card keeps the reason.
+// Storage refused the bytes: the record waiting for them goes now, not when reconcile expires
+// it, so a reload shows no photo stuck at "pending". The card keeps the reason.
 function abandon(id, el, reason) {
   fail(el, reason);
   cards.delete(id);  // so its photo.deleted event leaves the card in place
+  delete el.dataset.photoId;  // nothing to open any more
   api(`/photos/${id}`, { method: "DELETE" }).catch(() => {});
 }
 

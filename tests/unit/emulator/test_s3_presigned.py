@@ -5,6 +5,7 @@ that applies them, in front of a plain WSGI app."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from urllib3 import encode_multipart_formdata
-from werkzeug.test import Client, TestResponse
+from werkzeug.test import Client, EnvironBuilder, TestResponse
 
 from local.s3_presigned import PresignedChecks, S3Error, policy_error, read_form, url_error
 
@@ -204,4 +205,33 @@ def test_preflights_and_non_s3_expires_pass_through() -> None:
     later = PresignedChecks(moto_stand_in, clock=lambda: datetime.now(UTC) + timedelta(minutes=5))
     assert Client(later).get(f"/{BUCKET}/k?{expired}").status_code == 403
     assert Client(later).options(f"/{BUCKET}/k?{expired}").status_code == 204  # S3 answers it from CORS rules
-    assert app.get("/?Action=ListQueues&Expires=2030-01-01T00:00:00Z&Signature=x").status_code == 204
+    assert app.get("/?Action=ListQueues&Expires=2001-01-01T00:00:00Z&Signature=x").status_code == 204
+
+
+def test_a_form_is_judged_as_it_arrives_not_when_its_body_has_been_read() -> None:
+    class SlowBody(io.BytesIO):
+        """A body that takes 5 minutes to arrive: the clock moves on once it is read."""
+        read_at_all = False
+
+        def read(self, size: int | None = -1) -> bytes:
+            SlowBody.read_at_all = True
+            return super().read(size)
+
+    start = datetime.now(UTC)
+    body, content_type = encode_multipart_formdata([*form(expires=60).items(), ("file", ("p.jpg", b"0123456789"))])
+    later = PresignedChecks(moto_stand_in, clock=lambda: start + timedelta(minutes=5 if SlowBody.read_at_all else 0))
+    environ = EnvironBuilder(f"/{BUCKET}", method="POST", input_stream=SlowBody(body), content_type=content_type,
+                             content_length=len(body)).get_environ()
+    statuses: list[str] = []
+    later(environ, lambda status, headers: statuses.append(status))
+    assert SlowBody.read_at_all and statuses == ["204 No Content"]
+
+
+def test_a_part_without_a_name_or_an_upper_case_content_type_is_still_read() -> None:
+    body, _ = encode_multipart_formdata([*form().items(), ("file", ("p.jpg", b"01234567890"))])
+    nameless = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+    assert read_form(nameless, b"b") == ({"": "x"}, None)
+    boundary = body.split(b"\r\n", 1)[0][2:].decode()
+    response = Client(PresignedChecks(moto_stand_in)).post(
+        f"/{BUCKET}", data=body, content_type=f"Multipart/Form-Data; boundary={boundary}")
+    assert response.status_code == 400 and b"EntityTooLarge" in response.data
