@@ -225,7 +225,7 @@ class PresignedChecks:
         error = self._error(environ)
         if error is None:
             return self.app(environ, start_response)
-        _drain(environ)  # a client still sending its body would see a reset instead of the error
+        _read_body(environ)  # drained: a client still sending its body would see a reset, not the error
         body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else error.xml()
         headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
         if "HTTP_ORIGIN" in environ:  # as moto answers (flask-cors): a page can read why it was refused
@@ -269,17 +269,6 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     if environ.get("wsgi.input_terminated"):
         return bytes(environ["wsgi.input"].read())
     return None
-
-
-def _drain(environ: dict[str, Any]) -> None:
-    length = environ.get("CONTENT_LENGTH", "")
-    if not length.isdigit() and environ.get("wsgi.input_terminated"):  # chunked: read to its end
-        while environ["wsgi.input"].read(1 << 16):
-            pass
-        return
-    remaining = int(length) if length.isdigit() else 0
-    while remaining > 0 and (chunk := environ["wsgi.input"].read(min(remaining, 1 << 16))):
-        remaining -= len(chunk)
 
 
 def _bucket(environ: dict[str, Any]) -> str:
