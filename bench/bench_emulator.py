@@ -57,10 +57,10 @@ from rq.serializers import JSONSerializer
 from werkzeug.serving import make_server
 
 from bench.report import write_section
-from local import defaults
-from local.services import start_redis, start_s3
-from local.settings import Settings
-from local.stack import Stack
+from lightbox import config
+from lightbox.config import Settings
+from lightbox.services.processes import start_redis, start_s3
+from lightbox.stack.up import Stack
 
 TITLE = "Emulator"
 BUCKET, PLAIN_BUCKET, QUEUE, BASELINE_QUEUE = "lightbox-bench", "lightbox-bench-plain", "lightbox-bench", "bench-rq"
@@ -224,7 +224,7 @@ def add_job_times(conn: Redis, queue: str, ident: Callable[[Job], str], samples:
 
 def client(service: str, endpoint: str) -> Any:
     # Local servers take any credentials, but botocore will not sign without some.
-    return boto3.client(service, endpoint_url=endpoint, region_name=defaults.REGION,
+    return boto3.client(service, endpoint_url=endpoint, region_name=config.REGION,
                         aws_access_key_id="lightbox", aws_secret_access_key="lightbox")
 
 
@@ -287,7 +287,7 @@ def bench_bucket_events(stack: Stack, conn: Redis, n: int, warmup: int) -> tuple
 
     keys = [f"incoming/{i}.txt" for i in range(warmup + n)]
     samples = trace(conn, lambda key: s3.put_object(Bucket=BUCKET, Key=key, Body=b"x"), keys, warmup, plain_put)
-    add_job_times(conn, defaults.ASYNC_QUEUE, lambda j: j.args[1]["Records"][0]["s3"]["object"]["key"],
+    add_job_times(conn, config.ASYNC_QUEUE, lambda j: j.args[1]["Records"][0]["s3"]["object"]["key"],
                   samples, keys)
     return samples, plain[warmup:]
 

@@ -38,13 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "photolib" / "python"), str(ROOT)]
 
 import requests
-from photolib.config import DEFAULT_PIPELINE, load_settings
-from photolib.models import Photo, new_id
-from photolib.pipeline import original_key
 
 from bench import pipeline_stack
 from bench.pipeline_report import QUEUES, report
 from bench.report import write_section
+from photolib.config import DEFAULT_PIPELINE, load_settings
+from photolib.models import Photo, new_id
+from photolib.pipeline import original_key
 
 CORPUS = ROOT / "tests" / "corpus"
 TITLE = "Pipeline throughput"

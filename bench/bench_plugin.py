@@ -38,10 +38,10 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 import boto3
 import redis
 from photo_harness import CORPUS, TOKEN_SECRET, PhotoApp, PhotoEnv
-from photolib.config import DEFAULT_PIPELINE
 
 from bench.report import write_section
-from local.testing import Lightbox, TestServers
+from lightbox.testing import Lightbox, TestServers
+from photolib.config import DEFAULT_PIPELINE
 
 TITLE = "Test plugin"
 PHOTOS = [CORPUS / "exif" / "DSCN0010.jpg", CORPUS / "mobile" / "jolla.jpg"]
@@ -70,7 +70,8 @@ def direct_env(servers: TestServers, work: Path) -> PhotoEnv:
     os.environ.update({
         "AWS_ENDPOINT_URL_S3": servers.s3_endpoint, "AWS_ENDPOINT_URL_SQS": servers.s3_endpoint,
         "PHOTOS_BUCKET": bucket, "PHOTOS_DB_PATH": str(db), "REDIS_URL": servers.redis_url,
-        "EVENTS_STREAM": f"events-{suffix}", "TOKEN_SECRET": TOKEN_SECRET, **{f"{s.upper()}_QUEUE_URL": u for s, u in queues.items()},
+        "EVENTS_STREAM": f"events-{suffix}", "TOKEN_SECRET": TOKEN_SECRET,
+        **{f"{s.upper()}_QUEUE_URL": u for s, u in queues.items()},
     })
     return PhotoEnv(bucket, queues, s3, sqs, redis.Redis.from_url(servers.redis_url), f"events-{suffix}", db,
                     load_function)

@@ -1,4 +1,4 @@
-"""The embedded S3 server's cost per call: `local.moto_server` against `python -m moto.server`.
+"""The embedded S3 server's cost per call: `lightbox.services.cloud` against `python -m moto.server`.
 
     .venv/bin/python bench/bench_s3_server.py [--calls 300] [--rounds 3] [--no-write]
 
@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pipeline_stack import process_cpu
 from bench.report import write_section
-from local.services import start_s3
+from lightbox.services.processes import start_s3
 
 TITLE = "Embedded S3 server"
-SERVERS = ("moto.server", "local.moto_server")
+SERVERS = ("moto.server", "lightbox.services.cloud")
 BUCKET = "bench-s3-server"
 
 
@@ -92,22 +92,23 @@ def report(results: dict[str, list[dict[str, tuple[float, float, float]]]], coun
 
     lines = [
         (f"Per call, median of {rounds} interleaved rounds of {count} calls each, boto3 with the photo "
-         f"functions' client settings (the presigned POST: requests, as a browser sends it), 2 CPUs shared (nproc = {os.cpu_count()}), Python "
+         "functions' client settings (the presigned POST: requests, as a browser sends it), 2 CPUs shared "
+         f"(nproc = {os.cpu_count()}), Python "
          f"{sys.version.split()[0]}. Baseline: `python -m moto.server`, as moto ships it, in the same run. "
-         "`local.moto_server` is the same moto app with its backend lookup cached per host (moto lists "
+         "`lightbox.services.cloud` is the same moto app with its backend lookup cached per host (moto lists "
          "and stats its ~200 package folders on every request), no log line per request, and S3's presigned "
          "checks, which read a POST form's policy before moto reads the form again (local/s3_presigned.py)."),
         "",
-        ("| call | moto.server CPU ms | local.moto_server CPU ms | server CPU ratio | client CPU ms "
-         "(both) | wall ms, moto.server | wall ms, local.moto_server |"),
+        ("| call | moto.server CPU ms | lightbox.services.cloud CPU ms | server CPU ratio | client CPU ms "
+         "(both) | wall ms, moto.server | wall ms, lightbox.services.cloud |"),
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in results["moto.server"][0]:
-        base, ours = median("moto.server", name, 0), median("local.moto_server", name, 0)
+        base, ours = median("moto.server", name, 0), median("lightbox.services.cloud", name, 0)
         lines.append(
             f"| {name} | {base:.2f} | {ours:.2f} | **{ours / base:.2f}x** | "
-            f"{median('moto.server', name, 1):.2f} / {median('local.moto_server', name, 1):.2f} | "
-            f"{median('moto.server', name, 2):.2f} | {median('local.moto_server', name, 2):.2f} |")
+            f"{median('moto.server', name, 1):.2f} / {median('lightbox.services.cloud', name, 1):.2f} | "
+            f"{median('moto.server', name, 2):.2f} | {median('lightbox.services.cloud', name, 2):.2f} |")
     return "\n".join(lines)
 
 

@@ -31,14 +31,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "layers" / "photolib" / "python"))
 
 import requests
+
+from bench.report import write_section
+from lightbox.template.loader import load_template
+from lightbox.testing.up import start_up
+from photolib import auth as photo_auth
 from photolib.config import Settings
 from photolib.events import publish
 from photolib.models import EventMetadata, EventType, PhotoEvent
-
-from bench.report import write_section
-from local import tokens
-from local.template import load_template
-from local.testing.up import start_up
 
 CLIENT = "bench"
 GAP = 0.1  # seconds between published events: each one is delivered everywhere before the next
@@ -46,8 +46,8 @@ GAP = 0.1  # seconds between published events: each one is delivered everywhere 
 
 class Stack:
     def __init__(self, data: Path) -> None:
-        self.up = start_up(data, env={"LIGHTBOX_WORKERS": "1", "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"},
-                           cwd=ROOT)
+        env = {"LIGHTBOX_WORKERS": "1", "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosDbPath={data}/p.db"}
+        self.up = start_up(data, env=env, cwd=ROOT)
         self.port, self.url = self.up.port, self.up.url
         self.settings = Settings(redis_url=self.up.redis_url)
 
@@ -148,7 +148,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-sse-") as tmp:
         stack = Stack(Path(tmp))
         try:
-            token = tokens.issue(CLIENT, tokens.secret_from(load_template(ROOT / "template.yaml")))
+            secret = load_template(ROOT / "template.yaml").function("UploadFunction").environment["TOKEN_SECRET"]
+            token = photo_auth.issue(CLIENT, secret)
             single, _ = asyncio.run(fan_out(stack, token, 1, args.events))
             many, connect_s = asyncio.run(fan_out(stack, token, args.clients, args.events))
             single_after, _ = asyncio.run(fan_out(stack, token, 1, args.events))
@@ -170,7 +171,8 @@ def main() -> None:
         lines.append(f"| {name} | {len(values)} | {pct(values, .5):.2f} | {pct(values, .99):.2f} | "
                      f"{max(values):.2f} | {pct(values, .5) / base:.1f}x |")
     text = (f"Publish -> delivery latency in ms, one `lightbox up` (embedded Redis and S3, werkzeug threaded "
-            f"gateway: one thread per stream, one shared XREAD per process), {os.cpu_count()} CPUs shared by the server "
+            "gateway: one thread per stream, one shared XREAD per process), "
+            f"{os.cpu_count()} CPUs shared by the server "
             f"and the bench, Python {platform.python_version()}. Events are published with photolib's publish() "
             f"every {GAP * 1000:.0f} ms ({args.events} per run) and every client reads every event; the {args.clients} "
             f"streams connected in {connect_s:.1f} s. Baseline: one client alone, in the same run, before and after "

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "photolib" / "python"), str(ROOT)]
 
 import pyvips
-from photolib.imaging import make_thumbnails, open_image, placeholder, probe, web_renditions
-from photolib.metadata import extract_metadata
 from PIL import Image
 
 from bench.report import write_section
+from photolib.imaging import make_thumbnails, open_image, placeholder, probe, web_renditions
+from photolib.metadata import extract_metadata
 
 CORPUS = ROOT / "tests" / "corpus"
 SIZES = (150, 300, 600)

@@ -5,7 +5,7 @@
 One embedded redis-server; in interleaved rounds, the same number of jobs is queued and drained in
 burst mode by:
   - RQ's own SimpleWorker on a plain RQ queue, the job a no-op function (the baseline: RQ alone);
-  - the Lightbox worker (`local.worker.run_worker`) on SQS messages sent through the broker, as
+  - the Lightbox worker (`lightbox.queueing.worker.run_worker`) on SQS messages sent through the broker, as
     `lightbox up` sends them, the handler a no-op Lambda function from a one-function SAM template;
   - the same with redis-py's pure-Python reply parser instead of hiredis.
 Per job: wall from RQ's own timestamps (first job started -> last job ended, / jobs) and the worker
@@ -37,11 +37,12 @@ from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
 
 from bench.report import write_section
-from local.broker import Broker, new_message
-from local.runtime import Runtime
-from local.services import start_redis
-from local.template import load_template
-from local.worker import run_worker
+from lightbox.queueing.worker import run_worker
+from lightbox.runtime.invoke import Runtime
+from lightbox.services.processes import start_redis
+from lightbox.sqs.messages import new_message
+from lightbox.sqs.queues import Broker
+from lightbox.template.loader import load_template
 
 TITLE = "Worker turnaround"
 QUEUE = "bench-work"
@@ -135,7 +136,8 @@ def main() -> None:
 
 
 def report(results: dict[str, list[tuple[float, float]]], jobs: int) -> str:
-    medians = {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for name, r in results.items()}
+    medians = {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+               for name, r in results.items()}
     base_wall, base_cpu = next(iter(medians.values()))
     lines = [
         (

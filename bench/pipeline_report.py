@@ -10,9 +10,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from photolib.config import DEFAULT_PIPELINE
-
 from bench import pipeline_stack
+from photolib.config import DEFAULT_PIPELINE
 
 TARGET = 0.20
 KINDS = {"mobile": "phone photos", "exif": "camera photos"}
@@ -86,11 +85,13 @@ def report(
     walls = ", ".join(f"{r['wall']:.2f}" for r in runs)
     lines = [
         (
-            f"{len(photos)} photos ({mobile} phone photos from corpus/mobile, {len(photos) - mobile} camera photos from "
+            f"{len(photos)} photos ({mobile} phone photos from corpus/mobile, "
+            f"{len(photos) - mobile} camera photos from "
             f"corpus/exif, cycled), `lightbox up --workers {workers}` on embedded Redis and S3 (bucket events: S3 -> "
             f"SQS -> poller), {clients} client threads uploading through presigned POSTs, after a warm-up with each "
             "distinct photo. "
-            f"`os.cpu_count()` = {os.cpu_count()}, Python {platform.python_version()}, load average {load[0]:.2f} before "
+            f"`os.cpu_count()` = {os.cpu_count()}, Python {platform.python_version()}, "
+            f"load average {load[0]:.2f} before "
             f"and {load[1]:.2f} after. The machine is shared, so each side is measured {len(runs)} times, interleaved, "
             "and the best of each is compared. Ideal = the pure image work of every photo (each stage's own work "
             f"function on bytes in memory: no S3, Redis or SQLite), summed, / {workers}; overhead = wall / ideal - 1."

@@ -22,9 +22,8 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
 
-from local import tokens
-from local.template import load_template
-from local.testing.up import start_up
+from lightbox.template.loader import load_template
+from lightbox.testing.up import start_up
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = "lightbox:events"
@@ -69,8 +68,11 @@ def stop(stack: Stack) -> None:
 
 @functools.cache
 def auth(client: str = "bench") -> dict[str, str]:
-    """A client token as `lightbox token` makes it for template.yaml's secret."""
-    return {"Authorization": f"Bearer {tokens.issue(client, tokens.secret_from(load_template(ROOT / 'template.yaml')))}"}
+    """A client token as `python -m photolib.auth issue` makes it for template.yaml's secret."""
+    from photolib import auth as photo_auth
+
+    secret = load_template(ROOT / "template.yaml").function("UploadFunction").environment["TOKEN_SECRET"]
+    return {"Authorization": f"Bearer {photo_auth.issue(client, secret)}"}
 
 
 def upload(url: str, path: Path, data: bytes, http: requests.Session) -> str:
@@ -204,9 +206,9 @@ def _role(pid: int, parent_role: str) -> str:
         return "RQ scheduler (forked by a worker)"
     if "redis-server" in cmd:
         return "Redis (embedded redis-server)"
-    if "moto_server" in cmd or "moto.server" in cmd:
+    if "lightbox.services.cloud" in cmd or "moto.server" in cmd:
         return "S3 + SQS (embedded moto server)"
-    if "local.cli worker" in cmd:
+    if "-m lightbox worker" in cmd:
         return "worker"
     return cmd[:60]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration"), str(ROOT / "layers" / "photolib" / "python")]
 for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ.setdefault(name, value)
@@ -39,7 +39,7 @@ from reliability_scenarios import (
     worker_killed_mid_stage,
 )
 
-from local.services import start_s3
+from lightbox.services.processes import start_s3
 
 REPORT = ROOT / "docs" / "reliability.md"
 COLUMNS = ["fault or input", "photos in", "refused (4xx)", "completed", "failed, with a reason", "lost", "notes"]

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from typing import Any
 
-wsgi_app = "local.wsgi:create_app()"
+wsgi_app = "lightbox.stack.wsgi:create_app()"
 bind = f"{os.environ.get('LIGHTBOX_HOST', '0.0.0.0')}:{os.environ.get('LIGHTBOX_PORT', '3000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -37,7 +37,7 @@ os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # --check-co
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "local.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "lightbox.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
                  "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "root": {"level": "INFO", "handlers": ["stderr"]},

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import redis
 
-from local.services import ManagedProcess, start_redis, start_s3
+from lightbox.services.processes import ManagedProcess, start_redis, start_s3
 
 # boto3 needs credentials and a region even against a local server; set them once for the run.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -18,6 +18,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+from pydantic import ValidationError
+
 from photolib import auth, deadline
 from photolib.config import load_settings
 from photolib.exceptions import InvalidCursor, RateLimited, TransientError, Unauthorized
@@ -33,7 +35,6 @@ from photolib.models import (
 )
 from photolib.pipeline import Deps, derivative_prefix, original_key
 from photolib.ratelimit import check_upload_rate
-from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """web (HTTP API): the upload page. GET / is index.html, GET /static/{name} its script and stylesheet.
 
 The page is plain HTML, CSS and one script (no build step). It needs a client token, given once in
-its URL: http://127.0.0.1:3000/?token=TOKEN (`lightbox token CLIENT_ID` prints one); the script
+its URL: http://127.0.0.1:3000/?token=TOKEN (`python -m photolib.auth issue CLIENT_ID` prints one); the script
 keeps it for the tab and takes it out of the address bar.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 from photolib.models import HttpApiEvent
 
 STATIC = Path(__file__).resolve().parent / "static"
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8"}
 FILES = {p.name: p for p in STATIC.iterdir() if p.suffix in TYPES}  # the only files served: no path tricks
 
 

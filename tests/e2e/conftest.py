@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.testing.up import start_up
+from lightbox.testing.up import start_up
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,15 +11,16 @@ import pytest
 import requests
 from PIL import Image
 
-from local import tokens
-from local.template import load_template
+from lightbox.template.loader import load_template
+from photolib import auth as photo_auth
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
 FILES = sorted(p for d in ("exif", "orientation", "mobile", "invalid") for p in (CORPUS / d).iterdir()
                if p.suffix.lower() in (".jpg", ".heic"))
-# The token `lightbox token alice` prints for this template.
-AUTH = {"Authorization": f"Bearer {tokens.issue('alice', tokens.secret_from(load_template(ROOT / 'template.yaml')))}"}
+# The token `python -m photolib.auth issue alice` prints for this template.
+SECRET = load_template(ROOT / 'template.yaml').function('UploadFunction').environment['TOKEN_SECRET']
+AUTH = {"Authorization": f"Bearer {photo_auth.issue('alice', SECRET)}"}
 TYPES = {".jpg": "image/jpeg", ".heic": "image/heic"}
 # What these cameras wrote, as exiftool reads it: the pipeline's metadata must say the same.
 EXIF = {

@@ -18,7 +18,8 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
-PHOTOS = [CORPUS / "exif" / "Canon_40D.jpg", CORPUS / "exif" / "DSCN0010.jpg", CORPUS / "orientation" / "Portrait_6.jpg"]
+PHOTOS = [CORPUS / "exif" / "Canon_40D.jpg", CORPUS / "exif" / "DSCN0010.jpg",
+          CORPUS / "orientation" / "Portrait_6.jpg"]
 CHROMIUM = "/usr/bin/chromium"  # Debian's, not a downloaded browser
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -38,8 +39,10 @@ def browser() -> Iterator[Browser]:
 
 
 def token(client: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "local.cli", "token", client], cwd=ROOT, check=True,
-                         capture_output=True, text=True)
+    """As the README prints one: `python -m photolib.auth issue CLIENT`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "photolib" / "python")}
+    out = subprocess.run([sys.executable, "-m", "photolib.auth", "issue", client], cwd=ROOT, check=True,
+                         capture_output=True, text=True, env=env)
     return out.stdout.strip()
 
 
@@ -88,7 +91,7 @@ def test_uploads_show_live_thumbnails_and_a_failure_without_reload(stack: str, p
 
 def test_the_page_without_a_token_says_how_to_get_one(stack: str, page: Page) -> None:
     page.goto(stack)
-    expect(page.locator("#notice")).to_contain_text("lightbox token CLIENT_ID")
+    expect(page.locator("#notice")).to_contain_text("python -m photolib.auth issue CLIENT_ID")
 
 
 def test_files_dropped_on_the_page_upload_and_complete(stack: str, page: Page) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import redis
 
-from local.services import ManagedProcess
-from local.settings import Settings
-from local.stack import Stack
+from lightbox.config import Settings
+from lightbox.services.processes import ManagedProcess
+from lightbox.stack.up import Stack
 
 SAMPLE = Path(__file__).resolve().parents[1] / "apps" / "sample" / "template.yaml"
 

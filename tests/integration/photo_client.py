@@ -16,8 +16,8 @@ import redis
 import requests
 from PIL import Image
 
-from local import tokens
-from local.template import load_template
+from lightbox.template.loader import load_template
+from photolib import auth as photo_auth
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIO_EVENT = json.loads((ROOT / "events" / "minio-webhook.json").read_text())
@@ -27,12 +27,13 @@ PIPELINE_EVENTS = ["photo.uploaded", "photo.processing.started", "photo.stage.co
 
 @functools.cache
 def _secret() -> str:
-    return tokens.secret_from(load_template(ROOT / "template.yaml"))
+    return load_template(ROOT / "template.yaml").function("UploadFunction").environment["TOKEN_SECRET"]
 
 
 def auth(client: str = "alice") -> dict[str, str]:
-    """The Authorization header of a client, as `lightbox token CLIENT` makes it for template.yaml's secret."""
-    return {"Authorization": f"Bearer {tokens.issue(client, _secret())}"}
+    """The Authorization header of a client, as `python -m photolib.auth issue CLIENT` makes it for
+    template.yaml's secret."""
+    return {"Authorization": f"Bearer {photo_auth.issue(client, _secret())}"}
 
 
 def jpeg(seed: int = 0) -> bytes:

@@ -6,6 +6,7 @@ bench/reliability.py) plays the client and MinIO's webhook.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,11 +29,11 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 from tcp_proxy import TcpProxy
 
-from local import defaults
-from local.broker import Broker
-from local.events import schedule_event
-from local.services import ManagedProcess, free_port, start_redis
-from local.template import load_template
+from lightbox import config
+from lightbox.services.processes import ManagedProcess, free_port, start_redis
+from lightbox.sqs.queues import Broker
+from lightbox.template.loader import load_template
+from lightbox.testing.events import schedule_event
 
 TOKEN = "reliability-token"
 STAGE_QUEUES = ("ValidateQueue", "MetadataQueue", "ThumbnailsQueue", "OptimizeQueue")
@@ -83,15 +84,17 @@ class PhotoStack:
             **os.environ,
             "LIGHTBOX_TEMPLATE": str(ROOT / "template.yaml"), "REDIS_URL": redis_url, "S3_ENDPOINT_URL": proxy.url,
             "LIGHTBOX_SQS_ENDPOINT": f"http://127.0.0.1:{port}/_lightbox/sqs", "LIGHTBOX_WEBHOOK_TOKEN": TOKEN,
-            "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url} {parameters}",
-            "LIGHTBOX_HEALTH_SQLITE": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
+            "LIGHTBOX_PARAMETER_OVERRIDES":
+                f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url} {parameters}",
+            "LIGHTBOX_HEALTH_FILES": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
             "LIGHTBOX_LOG_FORMAT": "json", "INGEST_GRACE_MINUTES": "0", "STUCK_MINUTES": "0",
             **(env or {}),
         }
         api_env = {**stack_env, "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port), "GUNICORN_WORKERS": "2",
                    "GUNICORN_THREADS": "32", "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
-        api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=ROOT,
-                               env=api_env, stdout=(workdir / "api.log").open("wb"), stderr=subprocess.STDOUT)
+        with (workdir / "api.log").open("wb") as log:
+            api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=ROOT,
+                                   env=api_env, stdout=log, stderr=subprocess.STDOUT)
         stack = cls(workdir, f"http://127.0.0.1:{port}", bucket, s3, proxy, redis_server, db, stack_env, api)
         try:
             for _ in range(workers):
@@ -115,10 +118,11 @@ class PhotoStack:
             time.sleep(0.1)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"worker{len(self._sessions) + 1}.log").open("wb")
-        # Own session: stop() takes the worker's RQ scheduler child with it.
-        proc = subprocess.Popen([sys.executable, "-m", "local.cli", "worker"], cwd=ROOT, env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        # Own session: stop() takes the worker's RQ scheduler child with it. The child keeps its own
+        # copy of the log's descriptor; ours is closed at once.
+        with (self.workdir / f"worker{len(self._sessions) + 1}.log").open("wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "lightbox", "worker"], cwd=ROOT, env=self.env,
+                                    stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         self.workers.append(proc)
         self._sessions.append(proc.pid)
         return proc
@@ -150,10 +154,8 @@ class PhotoStack:
                 proc.kill()
                 proc.wait()
         for pgid in self._sessions:  # the workers' RQ scheduler children, killed workers' ones too
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proxy.down()
         self.redis_server.stop()
         for key in self.blobs(""):
@@ -250,7 +252,7 @@ class PhotoStack:
         """Jobs still waiting, taken, started or scheduled (to retry), by "queue state"."""
         conn = self.connection()
         out: dict[str, int] = {}
-        for name in ("BucketEventsQueue", *STAGE_QUEUES, defaults.ASYNC_QUEUE):
+        for name in ("BucketEventsQueue", *STAGE_QUEUES, config.ASYNC_QUEUE):
             q = Queue(name, connection=conn, serializer=JSONSerializer)
             counts = {"waiting": q.count, "taken": len(q.intermediate_queue.get_job_ids()),
                       "started": StartedJobRegistry(queue=q).count, "scheduled": ScheduledJobRegistry(queue=q).count}

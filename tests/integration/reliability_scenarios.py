@@ -45,7 +45,8 @@ class Outcome:
 def photo(width: int = 1200, height: int = 900, seed: int = 0) -> bytes:
     """A JPEG with enough detail that every stage does real work on it."""
     noise = Image.effect_noise((width // 4, height // 4), 40 + seed % 20).resize((width, height))
-    image = Image.merge("RGB", (noise, noise.rotate(90, expand=False), Image.linear_gradient("L").resize((width, height))))
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (noise, noise.rotate(90, expand=False), gradient))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
@@ -150,7 +151,8 @@ def s3_down(stack: PhotoStack, photos: int = 10, seconds: float = 5.0) -> Outcom
     return outcome
 
 
-def s3_down_past_every_retry(stack: PhotoStack, photos: int = 10, seconds: float = 16.0) -> tuple[Outcome, dict[str, Any]]:
+def s3_down_past_every_retry(stack: PhotoStack, photos: int = 10,
+                             seconds: float = 16.0) -> tuple[Outcome, dict[str, Any]]:
     """S3 gone for longer than every retry (start the stack with MaxReceiveCount=1 and a short
     RETRY_SECONDS): photos in a stage fail with the transient reason and only their messages are
     in the stage DLQs; photos whose bucket event gave up are admitted by the next reconcile run."""
@@ -172,7 +174,8 @@ def s3_down_past_every_retry(stack: PhotoStack, photos: int = 10, seconds: float
     transient = {pid for pid, v in verdict.items() if v == "failed" and TRANSIENT_MARK in rows[pid]["failure_reason"]}
     dlq = stack.dead_letter_photos()
     outcome.notes = (f"stage DLQs hold {len(dlq)} photos = the {len(transient)} failed for transient reasons: "
-                     f"{dlq == transient}; reconcile then admitted {repaired.get('redriven_queued', 0)} whose event gave up")
+                     f"{dlq == transient}; reconcile then admitted {repaired.get('redriven_queued', 0)} "
+                     "whose event gave up")
     return outcome, {"dlq": dlq, "transient_failures": transient, "repaired": repaired}
 
 
@@ -272,7 +275,8 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
     verdict = judge(stack, outcome, ids, timeout=60)
     unsettled = stack.wait_settled(30)
     rows = stack.photos(ids)
-    transient = {pid for pid, v in verdict.items() if v == "failed" and TRANSIENT_MARK in (rows[pid]["failure_reason"] or "")}
+    transient = {pid for pid, v in verdict.items()
+                 if v == "failed" and TRANSIENT_MARK in (rows[pid]["failure_reason"] or "")}
     dlq = stack.dead_letter_photos()
     facts: dict[str, Any] = {"kills": kills, "unsettled": unsettled, "dlq": dlq, "transient_failures": transient,
                              "unfinished": unfinished, "resumed": resumed}

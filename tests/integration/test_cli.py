@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.stack import Stack
+from lightbox.stack.up import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "apps" / "sample" / "template.yaml"
@@ -16,7 +16,8 @@ SAMPLE = ROOT / "tests" / "apps" / "sample" / "template.yaml"
 
 def lightbox(*args: str, stdin: str = "", env: dict[str, str] | None = None,
              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "local.cli", *args], check=False, input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lightbox", *args], check=False, input=stdin, capture_output=True,
+                          text=True,
                           timeout=120, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
 
 

@@ -32,7 +32,7 @@ from photo_client import (
 )
 from rq import Worker
 
-from local.services import ManagedProcess, free_port
+from lightbox.services.processes import ManagedProcess, free_port
 
 TOKEN = "compose-token"
 PHOTOS = 30
@@ -74,16 +74,18 @@ def compose(redis_server: ManagedProcess, s3_server: ManagedProcess, tmp_path: P
            "LIGHTBOX_TEMPLATE": str(ROOT / "template.yaml"), "REDIS_URL": redis_url, "S3_ENDPOINT_URL": s3_server.url,
            "LIGHTBOX_SQS_ENDPOINT": f"http://127.0.0.1:{port}/_lightbox/sqs", "LIGHTBOX_WEBHOOK_TOKEN": TOKEN,
            "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url}",
-           "LIGHTBOX_HEALTH_SQLITE": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
+           "LIGHTBOX_HEALTH_FILES": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
            "LIGHTBOX_LOG_FORMAT": "json"}
     api_env = {**env, "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port), "GUNICORN_WORKERS": "2",
                "GUNICORN_THREADS": "16", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
-    log = (tmp_path / "api.log").open("wb")
-    api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=ROOT, env=api_env,
-                           stdout=log, stderr=subprocess.STDOUT)
-    workers = [subprocess.Popen([sys.executable, "-m", "local.cli", "worker"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=(tmp_path / f"worker{i}.log").open("wb"))
-               for i in range(2)]
+    with (tmp_path / "api.log").open("wb") as log:
+        api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=ROOT,
+                               env=api_env, stdout=log, stderr=subprocess.STDOUT)
+    workers = []
+    for i in range(2):
+        with (tmp_path / f"worker{i}.log").open("wb") as log:
+            workers.append(subprocess.Popen([sys.executable, "-m", "lightbox", "worker"], cwd=ROOT, env=env,
+                                            stdout=subprocess.DEVNULL, stderr=log))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60  # a loaded CI box can take a while to import gunicorn's app
@@ -141,7 +143,7 @@ def test_thirty_uploads_complete_each_processed_once_by_two_worker_processes(com
 
     # What the operator sees: healthy, and the counts on /metrics agree.
     health = requests.get(f"{c.url}/health", timeout=5).json()
-    assert health["status"] == "ok" and health["checks"]["sqlite"]["schema_version"] > 0
+    assert health["status"] == "ok" and health["checks"]["file:photos.db"]["schema_version"] > 0
     metrics = requests.get(f"{c.url}/metrics", timeout=5).text
     assert 'lightbox_queue_messages{queue="ValidateQueue",state="waiting"} 0.0' in metrics
     assert 'lightbox_dlq_messages{queue="ValidateQueue"} 0.0' in metrics

@@ -21,7 +21,7 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from local.cli import parser
+from lightbox.cli import parser
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -155,7 +155,7 @@ def test_every_app_command_resolves_in_the_image(compose: dict[str, Any]) -> Non
     for name, svc in _app_services(compose).items():
         command = svc["command"]
         command = shlex.split(command) if isinstance(command, str) else command
-        if command[0] == "lightbox":  # the console script pyproject declares: local.cli:main
+        if command[0] == "lightbox":  # the console script pyproject declares: lightbox.cli:main
             args = parser().parse_args(command[1:])
             assert callable(args.func), name
         elif command[0] == "gunicorn":
@@ -170,7 +170,7 @@ def test_every_app_command_resolves_in_the_image(compose: dict[str, Any]) -> Non
             assert done.returncode == 0, done.stderr[-2000:]
         else:
             pytest.fail(f"{name}: unexpected command {command}")
-    assert 'lightbox = "local.cli:main"' in (ROOT / "pyproject.toml").read_text()
+    assert 'lightbox = "lightbox.cli:main"' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_overrides_name_template_parameters_and_minio_calls_the_receiver(compose: dict[str, Any]) -> None:

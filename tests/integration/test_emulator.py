@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import time
 from datetime import UTC, datetime
 
@@ -14,9 +13,9 @@ import boto3
 import pytest
 import requests
 
-from local import defaults
-from local.broker import Broker
-from local.stack import Stack
+from lightbox import config
+from lightbox.sqs.queues import Broker
+from lightbox.stack.up import Stack
 
 
 def test_http_round_trip_with_path_params_query_and_cookies(sample_stack: Stack) -> None:
@@ -53,7 +52,8 @@ def test_iterator_body_is_streamed(sample_stack: Stack) -> None:
         assert resp.headers["content-type"] == "text/event-stream"
         lines = [line for line in resp.iter_lines(decode_unicode=True) if line]
     assert lines[:3] == ["data: 0", "data: 1", "data: 2"]
-    assert lines[3] == f"data: {sample_stack.runtime.environment(sample_stack.template.function('HttpFunction'))['GREETING']}"
+    env = sample_stack.runtime.environment(sample_stack.template.function('HttpFunction'))
+    assert lines[3] == f"data: {env['GREETING']}"
 
 
 def test_warm_module_state_is_kept_between_invocations(sample_stack: Stack) -> None:
@@ -120,7 +120,7 @@ def test_bucket_events_leave_the_notification_queue_once_delivered(sample_stack:
         s3.put_object(Bucket="sample-uploads", Key=f"incoming/batch-{i}.txt", Body=b"x")
     assert sorted(e["key"] for e in recorded("s3", n=5)) == [f"incoming/batch-{i}.txt" for i in range(5)]
     sqs = boto3.client("sqs", endpoint_url=sample_stack.settings.s3_endpoint, region_name="us-east-1")
-    url = sqs.get_queue_url(QueueName=defaults.BUCKET_EVENTS_QUEUE)["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=config.BUCKET_EVENTS_QUEUE)["QueueUrl"]
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     deadline = time.monotonic() + 10  # the poller deletes right after queueing the invokes
     while (left := sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]) != dict.fromkeys(
@@ -173,8 +173,10 @@ def test_failing_message_retries_to_max_receive_count_then_dlq_then_replay(
 def test_killed_worker_job_runs_again(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
     requests.post(f"{sample_stack.url}/send", json={"messages": ["sleep:4"]}, timeout=5)
     [first] = recorded("sqs", n=1)
-    os.kill(first["pid"], signal.SIGKILL)  # mid-job: the handler is sleeping
-    sample_stack.workers = [w for w in sample_stack.workers if w.pid != first["pid"]]
+    [killed] = [w for w in sample_stack.workers if w.pid == first["pid"]]
+    killed.kill()  # mid-job: the handler is sleeping
+    killed.wait()
+    sample_stack.workers.remove(killed)
     sample_stack.add_worker()
     deliveries = recorded("sqs", n=2, timeout=60)
     assert [(d["body"], d["receive_count"]) for d in deliveries] == [("sleep:4", 1), ("sleep:4", 2)]

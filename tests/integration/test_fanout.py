@@ -6,6 +6,7 @@ import threading
 import time
 
 import redis
+
 from photolib.fanout import Fanout
 from photolib.feed import reader_client
 

@@ -22,9 +22,9 @@ from photo_client import (
     wait_completed,
 )
 
-from local.services import ManagedProcess
-from local.settings import Settings
-from local.stack import Stack
+from lightbox.config import Settings
+from lightbox.services.processes import ManagedProcess
+from lightbox.stack.up import Stack
 
 TOKEN = "minio-webhook-token"
 

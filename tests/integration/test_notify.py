@@ -16,15 +16,15 @@ import redis
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from photo_client import ROOT, _secret, auth
+from sse_client import Message, messages
+
+from lightbox.config import Settings as StackSettings
+from lightbox.services.processes import ManagedProcess
+from lightbox.stack.up import Stack
+from photolib import auth as photo_auth
 from photolib.config import Settings
 from photolib.events import publish
 from photolib.models import EventMetadata, EventType, PhotoEvent
-from sse_client import Message, messages
-
-from local import tokens
-from local.services import ManagedProcess
-from local.settings import Settings as StackSettings
-from local.stack import Stack
 
 STREAM = "lightbox:events"
 
@@ -220,7 +220,7 @@ def expired_token(client: str) -> str:
         def get_timestamp(self) -> int:
             return int(time.time()) - 2 * 86_400  # older than the template's TokenMaxAge
 
-    return URLSafeTimedSerializer(_secret(), salt=tokens.SALT, signer=Past).dumps({"client_id": client})
+    return URLSafeTimedSerializer(_secret(), salt=photo_auth.SALT, signer=Past).dumps({"client_id": client})
 
 
 ENDPOINTS = [("GET", "/events", {"timeout": "0"}), ("GET", "/events/stream", {}),
@@ -239,7 +239,7 @@ def test_every_endpoint_refuses_requests_without_a_valid_token(stack: Stack, met
     elif credential == "expired":
         headers["Authorization"] = f"Bearer {expired_token('alice')}"
     elif credential == "query_bad_signature":
-        params["access_token"] = tokens.issue("alice", "not-the-servers-secret")
+        params["access_token"] = photo_auth.issue("alice", "not-the-servers-secret")
     r = requests.request(method, f"{stack.url}{path}", headers=headers, params=params,
                          json={"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}, timeout=10)
     assert r.status_code == 401 and r.headers["Content-Type"] == "application/json", r.text

@@ -59,7 +59,8 @@ def test_forms_outside_their_policy_are_refused_and_nothing_is_stored(s3: Any, b
 def test_a_presigned_url_is_refused_once_expired(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     params = {"Bucket": bucket, "Key": "k"}
-    assert requests.get(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60), timeout=10).content == b"x"
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
+    assert requests.get(url, timeout=10).content == b"x"
     url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=1)
     time.sleep(2.1)  # X-Amz-Date has whole seconds: 2 s is past the expiry whenever it was signed
     expired = requests.get(url, timeout=10)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.testing import TestServers
+from lightbox.testing import TestServers
 
 pytest_plugins = ["pytester"]
 
@@ -126,8 +126,8 @@ def test_a_test_file_against_the_plugin_runs_the_apps_triggers(app: pytest.Pytes
     app.makepyfile(test_notes="""
         import sys
         import pytest
-        from local.testing import ConditionNotMet, s3_put_event, sqs_event
-        from local.testing.recording import PrintRouter
+        from lightbox.testing import ConditionNotMet, s3_put_event, sqs_event
+        from lightbox.testing.recording import PrintRouter
 
         def test_a_note_goes_through_http_bucket_and_queue(lightbox):
             r = lightbox.http("POST", "/notes", data="hello")
@@ -184,7 +184,7 @@ def test_two_tests_do_not_see_each_others_objects_or_messages(app: pytest.Pytest
 def test_a_failing_handler_shows_its_traceback_in_the_report(app: pytest.Pytester,
                                                                lightbox_servers: TestServers) -> None:
     app.makepyfile(test_failing="""
-        from local.testing import sqs_event
+        from lightbox.testing import sqs_event
 
         def test_invoked(lightbox):
             lightbox.s3.put("notes-bucket", "incoming/a.txt", "boom", run=False)

@@ -18,7 +18,7 @@ from reliability_scenarios import (
     worker_killed_mid_stage,
 )
 
-from local.services import ManagedProcess
+from lightbox.services.processes import ManagedProcess
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from photo_client import minio_body, post_webhook
 from photo_stack import PhotoStack
 from reliability_scenarios import Outcome, judge, load_with_kills, photo
 
-from local.services import ManagedProcess
+from lightbox.services.processes import ManagedProcess
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import redis
 import requests
 from photo_client import ROOT, auth
 
-from local.services import ManagedProcess, free_port
-from local.settings import Settings
-from local.stack import Stack
+from lightbox.config import Settings
+from lightbox.services.processes import ManagedProcess, free_port
+from lightbox.stack.up import Stack
 
 HEADERS = auth("alice")
 
@@ -41,9 +41,9 @@ def both(redis_server: ManagedProcess, s3_server: ManagedProcess,
     env = {**os.environ, "REDIS_URL": redis_url, "S3_ENDPOINT_URL": s3_server.url,
            "LIGHTBOX_SQS_ENDPOINT": stack.settings.public_sqs_endpoint,
            "LIGHTBOX_PARAMETER_OVERRIDES": " ".join(f"{k}={v}" for k, v in overrides.items())}
-    log = (data / "serve.log").open("wb")
-    serve = subprocess.Popen([sys.executable, "-m", "local.cli", "serve", "UploadFunction", "--host", "127.0.0.1",
-                              "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with (data / "serve.log").open("wb") as log:
+        serve = subprocess.Popen([sys.executable, "-m", "lightbox", "serve", "UploadFunction", "--host", "127.0.0.1",
+                                  "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -101,7 +101,7 @@ def test_paths_and_methods_the_function_has_no_route_for(both: tuple[str, str]) 
 
 
 def test_serve_names_the_function_it_cannot_find() -> None:
-    done = subprocess.run([sys.executable, "-m", "local.cli", "serve", "NoSuchFunction", "--port", "0"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "lightbox", "serve", "NoSuchFunction", "--port", "0"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False,
                           env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert done.returncode == 2

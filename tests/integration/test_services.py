@@ -3,7 +3,7 @@ from __future__ import annotations
 import boto3
 import redis
 
-from local.services import start_s3
+from lightbox.services.processes import start_s3
 
 
 def test_redis_server_answers(redis_url: str) -> None:
@@ -21,7 +21,7 @@ def test_s3_server_round_trip(s3_client) -> None:  # type: ignore[no-untyped-def
 def test_s3_server_serves_sqs_on_the_same_port_and_stops_on_sigterm() -> None:
     server = start_s3()
     try:
-        assert server.proc.args[1:3] == ["-m", "local.moto_server"]
+        assert server.proc.args[1:3] == ["-m", "lightbox.services.cloud"]
         sqs = boto3.client("sqs", endpoint_url=server.url, region_name="eu-west-1")
         url = sqs.create_queue(QueueName="svc-check")["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody="hello")

@@ -19,15 +19,16 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from local import jobs
-from local.broker import Broker, new_message
-from local.events import s3_put_event
-from local.model import Template
-from local.queues import LightboxQueue, claim
-from local.runtime import Runtime
-from local.services import ManagedProcess
-from local.template import load_template
-from local.worker import LightboxWorker, run_worker
+from lightbox.queueing import jobs
+from lightbox.queueing.queue import LightboxQueue, claim
+from lightbox.queueing.worker import LightboxWorker, run_worker
+from lightbox.runtime.invoke import Runtime
+from lightbox.services.processes import ManagedProcess
+from lightbox.sqs.messages import new_message
+from lightbox.sqs.queues import Broker
+from lightbox.template.loader import load_template
+from lightbox.template.model import Template
+from lightbox.testing.events import s3_put_event
 
 SAMPLE = Path(__file__).resolve().parents[1] / "apps" / "sample" / "template.yaml"
 
@@ -41,7 +42,8 @@ def test_a_backlog_on_one_queue_does_not_hold_back_another(redis_server: Managed
     # sample-inbox-events sorts before sample-work: a worker taking queues in order would drain
     # all ten before the work message, as if the work queue's poller had stopped.
     for i in range(10):  # one send each: ten jobs
-        broker.send("sample-inbox-events", [new_message(json.dumps(s3_put_event("sample-inbox", f"in/{i}.json", size=1)))])
+        record = s3_put_event("sample-inbox", f"in/{i}.json", size=1)
+        broker.send("sample-inbox-events", [new_message(json.dumps(record))])
     broker.send("sample-work", [new_message("hello")])
     run_worker(Runtime(template, env={"REDIS_URL": url}), conn, burst=True)
 
@@ -57,7 +59,7 @@ def test_a_backlog_on_one_queue_does_not_hold_back_another(redis_server: Managed
 
 
 def _idle_worker_process(url: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "local.cli", "worker", "--template", str(SAMPLE), "--redis-url", url],
+    proc = subprocess.Popen([sys.executable, "-m", "lightbox", "worker", "--template", str(SAMPLE), "--redis-url", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     conn = redis.Redis.from_url(url)
     deadline = time.monotonic() + 30
@@ -215,7 +217,8 @@ def test_a_taken_job_carries_its_fields_and_its_claim_brings_them_up_to_date(wor
 
 def test_a_worker_repeats_no_heartbeat_within_a_second_but_a_jobs_ttl_is_always_set_and_then_renewed(
         work: WorkQueue, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("local.worker.HEARTBEAT_REUSE_SECONDS", 60)  # "a moment later", however slow the machine
+    # "a moment later", however slow the machine
+    monkeypatch.setattr("lightbox.queueing.worker.HEARTBEAT_REUSE_SECONDS", 60)
     worker = LightboxWorker([work.q], connection=work.conn, serializer=JSONSerializer, name="beating")
     worker.register_birth()
     try:

@@ -1,5 +1,5 @@
 // The Lightbox upload page: presigned POST uploads with progress, live status over SSE, gallery, detail.
-// Open it as /?token=TOKEN (`lightbox token CLIENT_ID` prints one); the token is kept for this tab.
+// Open it as /?token=TOKEN (`python -m photolib.auth issue CLIENT_ID` prints one); the token is kept for this tab.
 "use strict";
 
 const TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif",
@@ -220,7 +220,7 @@ async function showDetail(photoId) {
 // --- start -----------------------------------------------------------------------------------
 
 if (!token) {
-  notice("This page needs a client token: open it as /?token=TOKEN (`lightbox token CLIENT_ID` prints one).");
+  notice("This page needs a client token: open it as /?token=TOKEN (`python -m photolib.auth issue CLIENT_ID` prints one).");
   $("drop").hidden = true;
 } else {
   wireDrop();

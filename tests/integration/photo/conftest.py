@@ -19,9 +19,9 @@ import boto3
 import pytest
 import redis
 from photo_harness import ROOT, TOKEN_SECRET, PhotoApp, PhotoEnv
-from photolib.config import DEFAULT_PIPELINE
 
-from local.testing import Lightbox
+from lightbox.testing import Lightbox
+from photolib.config import DEFAULT_PIPELINE
 
 
 def load_function(name: str) -> ModuleType:

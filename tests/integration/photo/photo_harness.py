@@ -17,11 +17,11 @@ from typing import Any
 
 import redis
 import requests
+
+from lightbox.testing import Lightbox
 from photolib import auth
 from photolib.config import DEFAULT_PIPELINE
 from photolib.db import PhotoRepository, connect
-
-from local.testing import Lightbox
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT / "tests" / "corpus"

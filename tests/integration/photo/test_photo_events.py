@@ -6,6 +6,7 @@ import json
 
 import pytest
 import redis
+
 from photolib.config import Settings
 from photolib.events import publish
 from photolib.models import EventMetadata, EventType, PhotoEvent
@@ -34,6 +35,7 @@ def test_redis_down_is_a_transient_error() -> None:
     from photolib.exceptions import TransientError
 
     settings = Settings(redis_url="redis://127.0.0.1:9/0", retry_seconds=0.3)
-    event = PhotoEvent(type=EventType.UPLOADED, data={"photo_id": "p"}, metadata=EventMetadata(client_id="a", trace_id="t"))
-    with pytest.raises(TransientError, match="photo.uploaded"):
+    event = PhotoEvent(type=EventType.UPLOADED, data={"photo_id": "p"},
+                       metadata=EventMetadata(client_id="a", trace_id="t"))
+    with pytest.raises(TransientError, match=r"photo\.uploaded"):
         publish(event, settings=settings)

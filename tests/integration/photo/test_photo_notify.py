@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from photo_harness import PhotoEnv, http_event
+
 from photolib.events import publish
 from photolib.models import EventMetadata, EventType, PhotoEvent
 

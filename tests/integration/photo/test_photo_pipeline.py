@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 from photo_harness import CORPUS, PhotoApp, PhotoEnv, http_event
-from photolib.config import DEFAULT_PIPELINE
 from PIL import Image
+
+from photolib.config import DEFAULT_PIPELINE
 
 DSCN = CORPUS / "exif" / "DSCN0010.jpg"  # 640x480 with GPS
 INVALID = sorted((CORPUS / "invalid").iterdir())
@@ -152,7 +153,8 @@ def test_photo_deleted_mid_pipeline_leaves_nothing_behind(photo_env: PhotoEnv) -
     for stage in ("validate", "metadata", "thumbnails"):
         env.deliver(stage, env.receive(stage))
     assert env.blob_keys("derivatives/")  # thumbnails exist now
-    r = env.fn("upload").handler(http_event("DELETE", "/photos/{id}", f"/photos/{photo_id}", path_params={"id": photo_id}), None)
+    event = http_event("DELETE", "/photos/{id}", f"/photos/{photo_id}", path_params={"id": photo_id})
+    r = env.fn("upload").handler(event, None)
     assert r["statusCode"] == 204
     env.run_queues()  # optimize finds no row: drops the message, writes nothing
     assert env.blob_keys() == []
@@ -181,7 +183,8 @@ def test_photo_deleted_while_a_stage_is_writing_removes_that_stages_blobs(
     assert env.receive("optimize") == []
 
 
-def test_transient_failure_is_reported_for_retry_then_succeeds(photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_failure_is_reported_for_retry_then_succeeds(photo_env: PhotoEnv,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     env = photo_env
     photo_id = upload_and_ingest(env)
     [message] = env.receive("validate")
@@ -196,7 +199,8 @@ def test_transient_failure_is_reported_for_retry_then_succeeds(photo_env: PhotoE
     assert env.repo.get(photo_id).status == "completed"  # type: ignore[union-attr]
 
 
-def test_last_attempt_of_a_failing_message_fails_the_photo(photo_env: PhotoEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_last_attempt_of_a_failing_message_fails_the_photo(photo_env: PhotoEnv,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     env = photo_env
     photo_id = upload_and_ingest(env)
     [message] = env.receive("validate")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from photo_harness import CORPUS, PhotoEnv, sample_event
+
 from photolib.models import utcnow
 from photolib.pipeline import Deps, resume
 

@@ -13,6 +13,7 @@ import pytest
 import requests
 from itsdangerous import URLSafeTimedSerializer
 from photo_harness import CORPUS, TOKEN_SECRET, PhotoApp, PhotoEnv, http_event, sample_event
+
 from photolib import auth
 
 CANON = CORPUS / "exif" / "Canon_40D.jpg"
@@ -71,7 +72,8 @@ def test_object_that_does_not_match_its_row_fails_with_a_reason(photo_env: Photo
     created = photo_env.create_upload("a.jpg", "image/jpeg", 1000)
     photo_id = created["photo"]["id"]
     # A presigned PUT does not pin the length, so a client can send other bytes than it declared.
-    r = requests.put(created["upload"]["put"]["url"], data=b"short", headers=created["upload"]["put"]["headers"], timeout=10)
+    put = created["upload"]["put"]
+    r = requests.put(put["url"], data=b"short", headers=put["headers"], timeout=10)
     assert r.status_code == 200, r.text
     photo_env.fn("ingest").handler(photo_env.bucket_event(photo_id), None)
     photo = photo_env.repo.get(photo_id)
@@ -99,7 +101,8 @@ def test_bad_upload_requests_get_a_clear_400(photo_app: PhotoApp, body: Any, cod
 
 def test_multipart_upload_writes_blob_and_row(photo_app: PhotoApp) -> None:
     data = CANON.read_bytes()
-    prepared = requests.Request("POST", "http://x/photos", files={"file": ("Canon 40D.jpg", data, "image/jpeg")}).prepare()
+    files = {"file": ("Canon 40D.jpg", data, "image/jpeg")}
+    prepared = requests.Request("POST", "http://x/photos", files=files).prepare()
     assert isinstance(prepared.body, bytes)
     # run=False: stop at what the request itself did; the bucket event it caused waits on its queue.
     status, out = photo_app.api("POST", "/photos", data=prepared.body,

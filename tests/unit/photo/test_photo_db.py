@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from photolib.db import MIGRATIONS, PhotoRepository, connect
 from photolib.exceptions import InvalidCursor
 from photolib.models import Derivative, Orphan, Photo, PhotoStatus, new_id, utcnow

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from photolib.config import DEFAULT_PIPELINE, Settings
 from photolib.exceptions import ConfigurationError
 from photolib.models import EventType, Photo, PhotoEvent, StageMessage, UploadRequest, valid_client_id
 from photolib.pipeline import original_key, parse_original_key
-from pydantic import ValidationError
 
 
 def upload(**kw: object) -> UploadRequest:
@@ -21,7 +22,8 @@ def test_valid_upload_keeps_a_trimmed_display_name() -> None:
     assert u.content_type == "image/jpeg"
 
 
-@pytest.mark.parametrize("name", ["../etc/passwd", "a/b.jpg", "C:\\x\\y.jpg", "bad\x00.jpg", "tab\there.jpg", "", "  ", ".."])
+@pytest.mark.parametrize("name", ["../etc/passwd", "a/b.jpg", "C:\\x\\y.jpg", "bad\x00.jpg", "tab\there.jpg", "", "  ",
+                                  ".."])
 def test_path_like_or_control_filenames_are_refused(name: str) -> None:
     with pytest.raises(ValidationError) as exc:
         upload(filename=name)
@@ -35,7 +37,8 @@ def test_unsupported_content_type_names_what_is_accepted() -> None:
     assert "application/pdf" in msg and "image/heic" in msg
 
 
-@pytest.mark.parametrize("ct", ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/heic", "image/heif"])
+@pytest.mark.parametrize("ct", ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/heic",
+                                "image/heif"])
 def test_every_supported_type_is_accepted(ct: str) -> None:
     assert upload(content_type=ct).content_type == ct
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from photolib.config import DEFAULT_PIPELINE, Settings
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+
+from lightbox.runtime.context import LambdaContext
 from photolib import deadline
 from photolib.exceptions import TransientError
 from photolib.storage import aws_call
-
-from local.context import LambdaContext
 
 
 class Flaky:

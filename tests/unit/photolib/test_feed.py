@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from photolib.feed import MAX_READERS, InvalidStreamId, parse_id, reader_client
 
 

@@ -13,6 +13,8 @@ import pytest
 import thash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image, ImageChops, ImageCms, ImageStat
+
 from photolib.exceptions import InvalidPhoto
 from photolib.imaging import (
     ImageInfo,
@@ -24,7 +26,6 @@ from photolib.imaging import (
     sniff_format,
     web_renditions,
 )
-from PIL import Image, ImageChops, ImageCms, ImageStat
 
 MAX_PIXELS = 100_000_000
 SIZES = (150, 300, 600)

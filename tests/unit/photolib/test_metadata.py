@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
+from PIL import ExifTags, Image, TiffImagePlugin
+
 from photolib.exceptions import InvalidPhoto
 from photolib.metadata import PhotoMetadata, extract_metadata
-from PIL import ExifTags, Image, TiffImagePlugin
 
 MAX_PIXELS = 100_000_000
 

@@ -1,12 +1,18 @@
 """Signed, expiring client tokens: who is asking, for every photo and event endpoint.
 
-The token format is a contract shared with `lightbox token` (local/tokens.py), which must not
-import this layer: itsdangerous URLSafeTimedSerializer with the salt below, JSON payload
-{"client_id": ...}, HMAC-SHA1 over the secret in TOKEN_SECRET. Clients send it as
-`Authorization: Bearer TOKEN`, or as `?access_token=TOKEN` where they cannot set headers (EventSource).
+An itsdangerous URLSafeTimedSerializer token with the salt below, JSON payload {"client_id": ...},
+HMAC-SHA1 over the secret in TOKEN_SECRET. Clients send it as `Authorization: Bearer TOKEN`, or as
+`?access_token=TOKEN` where they cannot set headers (EventSource).
+
+For development, `python -m photolib.auth issue CLIENT_ID [--secret S]` prints one (secret:
+--secret > TOKEN_SECRET > the template's development default).
 """
 
 from __future__ import annotations
+
+import argparse
+import os
+import sys
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -15,6 +21,8 @@ from photolib.exceptions import ConfigurationError, Unauthorized
 from photolib.models import HttpApiEvent, valid_client_id
 
 SALT = "lightbox.client-token.v1"  # changing it invalidates every token handed out
+# template.yaml's TokenSecret default (a test pins the two together); deployments refuse it.
+DEV_SECRET = "lightbox-dev-secret-change-me"
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -60,3 +68,24 @@ def client_of(request: HttpApiEvent, settings: Settings, query_token: bool = Fal
         how = "'Authorization: Bearer TOKEN'" + (" or ?access_token=TOKEN" if query_token else "")
         raise Unauthorized("missing_token", f"send a client token: {how}")
     return verify(token, settings.token_secret, settings.token_max_age)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m photolib.auth issue CLIENT_ID [--secret S]`: a client token for development."""
+    parser = argparse.ArgumentParser(prog="python -m photolib.auth", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    issue_cmd = commands.add_parser("issue", help="print a signed token naming CLIENT_ID")
+    issue_cmd.add_argument("client_id")
+    issue_cmd.add_argument("--secret", help="signing secret (default: TOKEN_SECRET, else the template's default)")
+    args = parser.parse_args(argv)
+    secret = args.secret or os.environ.get("TOKEN_SECRET") or DEV_SECRET
+    try:
+        print(issue(args.client_id, secret))
+    except ValueError as exc:
+        print(f"photolib.auth: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

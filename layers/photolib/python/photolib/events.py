@@ -48,7 +48,7 @@ def publish(
         "client_id": event.metadata.client_id,
     }
     try:
-        retrying = _xadd.retry_with(stop=retry_stop(settings.retry_seconds))  # type: ignore[attr-defined]
+        retrying = _xadd.retry_with(stop=retry_stop(settings.retry_seconds))
         return str(retrying(client, settings.events_stream, fields, settings.events_maxlen))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise TransientError(f"could not publish {event.type.value} to Redis: {exc}") from exc

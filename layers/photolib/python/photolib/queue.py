@@ -33,7 +33,8 @@ def send(queue_url: str, message: BaseModel, *, settings: Settings | None = None
     return _send(client, queue_url, message.model_dump_json())
 
 
-_IN_QUEUE = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+_IN_QUEUE = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+             "ApproximateNumberOfMessagesDelayed")
 
 
 @aws_call

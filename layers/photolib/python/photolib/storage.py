@@ -76,7 +76,8 @@ _client_lock = threading.Lock()
 def _client(service: str, endpoint_url: str | None, region: str) -> Any:
     # boto3's default session is not thread-safe to create clients from; one lock, once per process.
     with _client_lock:
-        return boto3.session.Session().client(service, endpoint_url=endpoint_url, region_name=region, config=_BOTO_CONFIG)
+        return boto3.session.Session().client(service, endpoint_url=endpoint_url, region_name=region,
+                                              config=_BOTO_CONFIG)
 
 
 def s3_client(settings: Settings) -> Any:
@@ -148,7 +149,8 @@ class Storage:
         while True:
             page = self._list_page(prefix, token)
             for obj in page.get("Contents", []):
-                yield ObjectInfo(key=obj["Key"], size=obj["Size"], etag=obj.get("ETag"), last_modified=obj["LastModified"])
+                yield ObjectInfo(key=obj["Key"], size=obj["Size"], etag=obj.get("ETag"),
+                                 last_modified=obj["LastModified"])
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return

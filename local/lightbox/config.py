@@ -1,0 +1,207 @@
+"""Every setting of the emulator and every environment variable it reads, in one place.
+
+Precedence, written once: command-line flag > environment variable > default. `child_env` is
+the way back: the environment that gives a child process (a worker, `lightbox serve`) the same
+settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from lightbox.exceptions import LightboxError
+
+# -- defaults, each with the reason it has that value -------------------------------------------
+# SAM CLI serves `sam local start-api` on 3000; users' scripts and docs expect it.
+HOST = "127.0.0.1"
+PORT = 3000
+# The emulator serves the SQS producer API under this path of its own port.
+SQS_PATH = "/_lightbox/sqs"
+SQS_ENDPOINT = f"http://{HOST}:{PORT}{SQS_PATH}"
+# moto and LocalStack use these; any value works as long as ARNs and URLs agree.
+REGION = "us-east-1"
+ACCOUNT_ID = "000000000000"
+# Local servers accept any credentials, but AWS SDKs refuse to sign without some.
+ACCESS_KEY_ID = "lightbox"
+SECRET_ACCESS_KEY = "lightbox"
+# Lambda's own defaults when a template omits them.
+FUNCTION_TIMEOUT = 3.0
+FUNCTION_MEMORY_SIZE = 128
+VISIBILITY_TIMEOUT = 30
+SQS_BATCH_SIZE = 10
+# S3 -> Lambda and EventBridge -> Lambda are asynchronous invokes: Lambda retries twice.
+ASYNC_RETRIES = 2
+ASYNC_QUEUE = "lightbox-async"
+# First retry delay for a failed queue message; doubles each attempt (SQS has no backoff of its
+# own, it waits VisibilityTimeout, which is too slow to develop against).
+RETRY_BASE_SECONDS = 1.0
+# A worker killed mid-job leaves it "started"; after this grace past its timeout another
+# worker's maintenance puts it back on the queue.
+ABANDONED_GRACE_SECONDS = 5
+MAINTENANCE_INTERVAL_SECONDS = 5
+# Hot reload checks source mtimes at most this often, so a busy function pays almost nothing.
+RELOAD_CHECK_SECONDS = 0.5
+# A warm sandbox thread idle this long ends, as Lambda reclaims an idle execution environment.
+SANDBOX_IDLE_SECONDS = 300.0
+# Bucket-notification queue the emulator creates on the embedded S3 server.
+BUCKET_EVENTS_QUEUE = "lightbox-bucket-events"
+# `lightbox serve`: Cloud Run's contract is PORT, default 8080, listening beyond loopback.
+SERVE_PORT = 8080
+SERVE_HOST = "0.0.0.0"
+
+# -- environment variables read outside Settings ------------------------------------------------
+# Each setting's environment variable; the CLI flag of the same name overrides it.
+ENV_VARS = {
+    "template": "LIGHTBOX_TEMPLATE",
+    "host": "LIGHTBOX_HOST",
+    "port": "LIGHTBOX_PORT",
+    "workers": "LIGHTBOX_WORKERS",
+    "redis_url": "REDIS_URL",
+    "s3_endpoint": "S3_ENDPOINT_URL",
+    "sqs_endpoint": "LIGHTBOX_SQS_ENDPOINT",
+    "bucket_events": "LIGHTBOX_BUCKET_EVENTS",
+    "webhook_token": "LIGHTBOX_WEBHOOK_TOKEN",
+    "data_dir": "LIGHTBOX_DATA_DIR",
+    "retry_base": "LIGHTBOX_RETRY_BASE_SECONDS",
+    "hot_reload": "LIGHTBOX_HOT_RELOAD",
+}
+# Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
+PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
+# "json" for one JSON object per log line (servers); anything else is readable text.
+LOG_FORMAT_VAR = "LIGHTBOX_LOG_FORMAT"
+# A port for the Prometheus exposition of a process with no HTTP server of its own (worker, scheduler).
+METRICS_PORT_VAR = "LIGHTBOX_METRICS_PORT"
+# prometheus-client's own: the directory gunicorn's workers share their counters through.
+PROMETHEUS_MULTIPROC_VAR = "PROMETHEUS_MULTIPROC_DIR"
+# Files the health check opens read-only (os.pathsep separated): the databases a deployment's functions share.
+HEALTH_FILES_VAR = "LIGHTBOX_HEALTH_FILES"
+# `lightbox serve`: which function, and Cloud Run's PORT.
+SERVE_FUNCTION_VAR = "LIGHTBOX_SERVE_FUNCTION"
+SERVE_PORT_VAR = "PORT"
+# Credentials functions and the emulator's own clients sign with; any value works locally.
+ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
+SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
+
+
+@dataclass
+class Settings:
+    template: Path = Path("template.yaml")
+    host: str = HOST
+    port: int = PORT
+    workers: int = 2  # two processes: one slow invocation does not stall every queue
+    redis_url: str | None = None  # None: start an embedded redis-server
+    s3_endpoint: str | None = None  # None: start an embedded S3 server
+    sqs_endpoint: str | None = None  # None: this emulator's own /_lightbox/sqs
+    bucket_events: str = "auto"  # auto | poll (S3 -> SQS) | webhook (MinIO) | off
+    webhook_token: str | None = None
+    data_dir: Path = Path(".lightbox")
+    retry_base: float = RETRY_BASE_SECONDS
+    hot_reload: bool = True
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, **given: Any) -> Settings:
+        """Flags the user gave (not None) > environment > defaults."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if given.get(f.name) is not None:
+                values[f.name] = given[f.name]
+            elif f.name in ENV_VARS and os.environ.get(ENV_VARS[f.name]):
+                values[f.name] = os.environ[ENV_VARS[f.name]]
+        if "parameter_overrides" not in values:
+            values["parameter_overrides"] = parameter_overrides(None)
+        settings = cls(**values)
+        settings.template = Path(settings.template)
+        settings.data_dir = Path(settings.data_dir)
+        settings.port = int(settings.port)
+        settings.workers = int(settings.workers)
+        settings.retry_base = float(settings.retry_base)
+        if isinstance(settings.hot_reload, str):
+            settings.hot_reload = settings.hot_reload.lower() not in ("0", "false", "no")
+        return settings
+
+    @property
+    def public_sqs_endpoint(self) -> str:
+        return self.sqs_endpoint or f"http://{self.host}:{self.port}{SQS_PATH}"
+
+
+def parameter_overrides(values: list[str] | None) -> dict[str, str]:
+    """--parameter-overrides Name=Value ... (SAM's ParameterKey=Name,ParameterValue=Value too),
+    else LIGHTBOX_PARAMETER_OVERRIDES."""
+    if not values and os.environ.get(PARAMETER_OVERRIDES_VAR):
+        values = [os.environ[PARAMETER_OVERRIDES_VAR]]
+    out: dict[str, str] = {}
+    for item in values or []:
+        for pair in item.split():
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise LightboxError(f"--parameter-overrides {pair!r}: expected Name=Value")
+            out[key.removeprefix("ParameterKey=")] = value
+    return out
+
+
+def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment that gives a child `lightbox` process these settings (the reverse of load)."""
+    env = dict(os.environ if base is None else base)
+    values: dict[str, Any] = {
+        "template": settings.template, "redis_url": settings.redis_url, "s3_endpoint": settings.s3_endpoint,
+        "sqs_endpoint": settings.public_sqs_endpoint, "retry_base": settings.retry_base,
+        "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
+    }
+    for name, value in values.items():
+        if value is not None:
+            env[ENV_VARS[name]] = str(value)
+    if settings.parameter_overrides:
+        env[PARAMETER_OVERRIDES_VAR] = " ".join(f"{k}={v}" for k, v in settings.parameter_overrides.items())
+    return env
+
+
+def credentials() -> tuple[str, str]:
+    """What the emulator's own clients sign with: the user's, else any (local servers check none)."""
+    return (os.environ.get(ACCESS_KEY_VAR, ACCESS_KEY_ID), os.environ.get(SECRET_KEY_VAR, SECRET_ACCESS_KEY))
+
+
+def function_env(settings: Settings) -> dict[str, str]:
+    """What every function gets from the emulator so plain boto3/redis code reaches local services."""
+    key, secret = credentials()
+    env = {
+        "AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint,
+        ACCESS_KEY_VAR: key,
+        SECRET_KEY_VAR: secret,
+    }
+    if settings.s3_endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+def json_logging_wanted() -> bool:
+    return os.environ.get(LOG_FORMAT_VAR, "text").lower() == "json"
+
+
+def metrics_port(given: int | None = None) -> int | None:
+    value = given or os.environ.get(METRICS_PORT_VAR)
+    return int(value) if value else None
+
+
+def multiprocess_metrics_dir() -> str | None:
+    return os.environ.get(PROMETHEUS_MULTIPROC_VAR) or None
+
+
+def health_files() -> list[Path]:
+    return [Path(p) for p in os.environ.get(HEALTH_FILES_VAR, "").split(os.pathsep) if p]
+
+
+def serve_function() -> str | None:
+    return os.environ.get(SERVE_FUNCTION_VAR) or None
+
+
+def serve_address(port: int | None, host: str | None) -> tuple[str, int]:
+    """--host > LIGHTBOX_HOST > 0.0.0.0; --port > PORT (Cloud Run's contract) > 8080."""
+    return (host or os.environ.get(ENV_VARS["host"]) or SERVE_HOST,
+            port or int(os.environ.get(SERVE_PORT_VAR) or SERVE_PORT))

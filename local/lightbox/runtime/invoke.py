@@ -1,0 +1,235 @@
+"""invoke(function, event) -> result, the way Lambda runs a Python handler.
+
+The module is imported from CodeUri under a private name (every function may call its
+module `app`), layers' `python/` folders are on sys.path, the function's environment is
+applied for its invocation only, Timeout is enforced, module and per-thread state stay warm
+between invocations (each runs on a warm thread of its function, one invocation at a time,
+as in a Lambda execution environment), and a changed source file is re-imported on the next
+invocation.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib.util
+import json
+import logging
+import sys
+import threading
+import time
+import traceback
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from lightbox import config
+from lightbox.config import Settings
+from lightbox.exceptions import HandlerNotFound, InvocationTimeout
+from lightbox.runtime.context import LambdaContext
+from lightbox.runtime.environ import function_environment
+from lightbox.runtime.metrics import observe_invocation
+from lightbox.runtime.sandbox import SandboxPool, close_pools
+from lightbox.template.loader import load_template
+from lightbox.template.model import Function, Template
+
+log = logging.getLogger("lightbox.invoke")
+
+
+@dataclass
+class Invocation:
+    """The outcome of one invocation, with what the log line says about it."""
+
+    function: str
+    request_id: str
+    result: Any = None
+    error: BaseException | None = None
+    traceback: str = ""
+    duration_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@dataclass
+class _Loaded:
+    handler: Callable[[Any, Any], Any]
+    module: ModuleType
+    pool: SandboxPool
+    mtimes: dict[Path, float] = field(default_factory=dict)
+    checked_at: float = 0.0
+
+
+def _source_mtimes(roots: list[Path]) -> dict[Path, float]:
+    found: dict[Path, float] = {}
+    for root in roots:
+        for path in root.rglob("*.py"):
+            try:
+                found[path] = path.stat().st_mtime
+            except OSError:
+                continue
+    return found
+
+
+class Runtime:
+    """Loads and invokes the functions of one template; one per process, shared by threads."""
+
+    def __init__(self, template: Template, env: Mapping[str, str] | None = None, hot_reload: bool = True) -> None:
+        self.template = template
+        self.env = dict(env or {})  # what the emulator adds: endpoints, REDIS_URL ...
+        self.hot_reload = hot_reload
+        self._loaded: dict[str, _Loaded] = {}
+        self._lock = threading.RLock()
+        weakref.finalize(self, close_pools, self._loaded)  # sandbox threads end with the runtime
+
+    # -- loading -------------------------------------------------------------------------
+    def _paths(self, fn: Function) -> list[Path]:
+        return [fn.code_uri, *(layer / "python" for layer in fn.layers)]
+
+    def environment(self, fn: Function) -> dict[str, str]:
+        """Template variables win, except where the template leaves a value empty for us to fill."""
+        merged = {**self.env, **{k: v for k, v in fn.environment.items() if v != "" or k not in self.env}}
+        merged.update({
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": self.template.region,
+            "AWS_DEFAULT_REGION": self.template.region,
+            "LAMBDA_TASK_ROOT": str(fn.code_uri),
+        })
+        return merged
+
+    def load(self, name: str) -> Callable[[Any, Any], Any]:
+        return self._load(name).handler
+
+    def close(self) -> None:
+        """End every warm sandbox thread (a busy one after its call returns)."""
+        with self._lock:
+            close_pools(self._loaded)
+
+    def _load(self, name: str) -> _Loaded:
+        fn = self.template.function(name)
+        with self._lock:
+            loaded = self._loaded.get(name)
+            if loaded and self.hot_reload and time.monotonic() - loaded.checked_at > config.RELOAD_CHECK_SECONDS:
+                loaded.checked_at = time.monotonic()
+                if _source_mtimes(self._paths(fn)) != loaded.mtimes:
+                    log.info("%s: source changed, reloading", name)
+                    self._forget(fn)
+                    loaded = None
+            if loaded is None:
+                loaded = self._import(fn)
+                self._loaded[name] = loaded
+            return loaded
+
+    def _forget(self, fn: Function) -> None:
+        old = self._loaded.pop(fn.name, None)
+        if old is not None:
+            old.pool.close()
+        roots = [str(p) for p in self._paths(fn)]
+        for mod_name, mod in list(sys.modules.items()):
+            file = getattr(mod, "__file__", None) or ""
+            if mod_name.startswith(f"lightbox_fn_{fn.name}.") or any(file.startswith(r) for r in roots):
+                del sys.modules[mod_name]
+
+    def _import(self, fn: Function) -> _Loaded:
+        mtimes = _source_mtimes(self._paths(fn)) if self.hot_reload else {}
+        module_path, _, attr = fn.handler.rpartition(".")
+        file = fn.code_uri / (module_path.replace(".", "/") + ".py")
+        if not file.is_file():
+            file = fn.code_uri / module_path.replace(".", "/") / "__init__.py"
+        # Layers and CodeUri go on sys.path so the handler's own imports resolve as on Lambda.
+        for path in reversed(self._paths(fn)):
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+        unique = f"lightbox_fn_{fn.name}.{module_path}"
+        spec = importlib.util.spec_from_file_location(unique, file)
+        if spec is None or spec.loader is None:
+            raise HandlerNotFound(f"{fn.name}: cannot import {file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        try:
+            with function_environment(self.environment(fn)):
+                spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[unique]
+            raise HandlerNotFound(f"{fn.name}: importing {file} failed: {exc!r}") from exc
+        handler = getattr(module, attr, None)
+        if not callable(handler):
+            found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+            raise HandlerNotFound(
+                f"{fn.name}: Handler {fn.handler} names no function in {file} (callables found: {found})")
+        return _Loaded(handler, module, SandboxPool(fn.name), mtimes, time.monotonic())
+
+    # -- invoking ------------------------------------------------------------------------
+    def invoke(self, name: str, event: Any, *, trigger: str = "direct") -> Invocation:
+        """Run one invocation; never raises for the handler's own errors (see Invocation.error)."""
+        fn = self.template.function(name)
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        inv = Invocation(name, request_id)
+        try:
+            loaded = self._load(name)
+            context = LambdaContext(fn.name, fn.timeout, fn.memory_size, self.template.region,
+                                    self.template.account_id, request_id)
+            inv.result = self._call_with_timeout(fn, loaded, event, context)
+        except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes
+            inv.error = exc
+            inv.traceback = "".join(traceback.format_exception(exc))
+        inv.duration_ms = (time.perf_counter() - started) * 1000
+        observe_invocation(name, trigger, inv.duration_ms / 1000, inv.error)
+        self._log(inv, trigger)
+        return inv
+
+    def _call_with_timeout(self, fn: Function, loaded: _Loaded, event: Any, context: LambdaContext) -> Any:
+        env = self.environment(fn)
+
+        def run() -> Any:
+            with function_environment(env):
+                return loaded.handler(event, context)
+
+        sandbox = loaded.pool.take()
+        call = sandbox.start(contextvars.copy_context(), run)
+        try:
+            finished = call.done.wait(fn.timeout)
+        except BaseException:  # interrupted (Ctrl-C, RQ's job timeout): nobody will give it back
+            sandbox.retire()
+            raise
+        if not finished:
+            # The handler keeps running in the background, as a frozen Lambda sandbox would, but
+            # its result is discarded and its thread takes no more invocations.
+            sandbox.retire()
+            raise InvocationTimeout(f"Task timed out after {fn.timeout:.2f} seconds")
+        loaded.pool.give_back(sandbox)
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def _log(self, inv: Invocation, trigger: str) -> None:
+        line = {
+            "request_id": inv.request_id,
+            "function": inv.function,
+            "trigger": trigger,
+            "duration_ms": round(inv.duration_ms, 2),
+            "outcome": "ok" if inv.ok else type(inv.error).__name__,
+        }
+        if inv.ok:
+            log.info(json.dumps(line))
+        else:
+            line["error"] = str(inv.error)
+            log.error("%s\n%s", json.dumps(line), inv.traceback.rstrip())
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    template = load_template(settings.template, parameter_overrides=settings.parameter_overrides,
+                             sqs_endpoint=settings.public_sqs_endpoint)
+    return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)

@@ -1,0 +1,165 @@
+"""Queue-triggered and asynchronous invocations as RQ jobs on Redis.
+
+One RQ queue per SQS queue of the template (plus one for async invokes: bucket events and
+schedules). A job carries SQS-shaped messages as JSON; RQ gives retries with backoff, a
+job timeout, the failed registry (our dead-letter queue) and re-running a dead worker's job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from lightbox import config
+from lightbox.queueing.queue import LightboxQueue, ring
+from lightbox.template.model import Template
+
+# Messages sent to a queue nobody consumes wait here, as they would in SQS.
+HELD_KEY = "lightbox:held:{0}"
+# Without a RedrivePolicy SQS redelivers until retention ends; locally that is a busy loop.
+MAX_RECEIVE_WITHOUT_REDRIVE = 5
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    job_id: str
+    function: str
+    messages: list[dict[str, Any]]
+    error: str
+
+
+class Broker:
+    """Producer side: turns sends into jobs; also answers depth and dead-letter questions."""
+
+    def __init__(self, template: Template, connection: Redis, retry_base: float = config.RETRY_BASE_SECONDS) -> None:
+        self.template = template
+        self.connection = connection
+        self.retry_base = retry_base
+
+    def rq_queue(self, name: str) -> Queue:
+        return LightboxQueue(name, connection=self.connection, serializer=JSONSerializer)
+
+    def _retry(self, max_retries: int) -> Retry | None:
+        if max_retries <= 0:
+            return None
+        return Retry(max=max_retries, interval=[self.retry_base * 2**i for i in range(max_retries)])
+
+    def max_receive_count(self, queue: str) -> int:
+        q = self.template.queues.get(queue)
+        return (q.max_receive_count if q and q.max_receive_count else MAX_RECEIVE_WITHOUT_REDRIVE)
+
+    def send(self, queue: str, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
+        """Deliver to the queue's consumer in batches of its BatchSize; hold them if it has none."""
+        consumers = [(f, t) for f, t in self.template.queue_consumers(queue) if t.enabled]
+        if not consumers:
+            self.connection.rpush(HELD_KEY.format(queue), *(json.dumps(m) for m in messages))
+            return
+        # Several mappings on one queue compete for messages on AWS; the first one wins here.
+        fn, trigger = consumers[0]
+        q = self.template.queues.get(queue)
+        timeout = q.visibility_timeout if q else config.VISIBILITY_TIMEOUT
+        max_receive = self.max_receive_count(queue)
+        for start in range(0, len(messages), trigger.batch_size):
+            batch = messages[start:start + trigger.batch_size]
+            kwargs: dict[str, Any] = {
+                "args": (queue, fn.name, batch),
+                "job_timeout": max(timeout, int(fn.timeout) + 1),
+                "retry": self._retry(max_receive - 1),
+                "meta": {"max_retries": max_receive - 1, "kind": "sqs"},
+                "failure_ttl": 14 * 24 * 3600,  # SQS's longest message retention
+                "description": f"sqs {queue} -> {fn.name} ({len(batch)} message(s))",
+            }
+            rq = self.rq_queue(queue)
+            if delay_seconds:
+                rq.enqueue_in(_delta(delay_seconds), "lightbox.sqs.delivery.deliver_sqs", **kwargs)
+            else:
+                rq.enqueue("lightbox.sqs.delivery.deliver_sqs", **kwargs)
+
+    def invoke_async(self, function: str, event: dict[str, Any], trigger: str) -> Job:
+        """Lambda's asynchronous invoke (S3, EventBridge): two retries, then the failed registry."""
+        fn = self.template.function(function)
+        return self.rq_queue(config.ASYNC_QUEUE).enqueue(
+            "lightbox.queueing.jobs.invoke_async",
+            args=(function, event, trigger),
+            job_timeout=int(fn.timeout) + 1,
+            retry=self._retry(config.ASYNC_RETRIES),
+            meta={"max_retries": config.ASYNC_RETRIES, "kind": "async"},
+            failure_ttl=14 * 24 * 3600,
+            description=f"{trigger} -> {function}",
+        )
+
+    def queue_names(self) -> list[str]:
+        names = set(self.template.queues)
+        names.update(t.queue for f in self.template.functions.values() for t in f.of_kind_sqs())
+        return sorted(names)
+
+    def depth(self, queue: str) -> dict[str, int]:
+        rq = self.rq_queue(queue)
+        # Counting only: a registry's `count` also cleans it up, which is the workers' job, under
+        # their maintenance lock (two cleanups at once could run an abandoned job twice).
+        return {
+            "waiting": rq.count + int(cast(int, self.connection.llen(HELD_KEY.format(queue)))),
+            "running": StartedJobRegistry(queue=rq).get_job_count(cleanup=False)
+            + len(rq.intermediate_queue.get_job_ids()),  # taken by a worker, not started yet
+            "retrying": ScheduledJobRegistry(queue=rq).get_job_count(cleanup=False),
+            "dead": FailedJobRegistry(queue=rq).get_job_count(cleanup=False),
+        }
+
+    def _source_queues(self, queue: str) -> list[str]:
+        """`dlq list X` accepts the source queue or the DLQ named in its RedrivePolicy."""
+        sources = [q.name for q in self.template.queues.values() if q.dead_letter_queue == queue]
+        return sources or [queue]
+
+    def dead_letters(self, queue: str) -> list[DeadLetter]:
+        out: list[DeadLetter] = []
+        for source in self._source_queues(queue):
+            registry = FailedJobRegistry(queue=self.rq_queue(source))
+            for job in Job.fetch_many(registry.get_job_ids(), connection=self.connection,
+                                      serializer=JSONSerializer):
+                if job is None:
+                    continue
+                result = job.latest_result()
+                error = (result.exc_string if result is not None else "") or ""
+                args = job.args
+                if job.meta.get("kind") == "sqs":  # only what was still failing is dead
+                    pending = job.meta.get("pending")
+                    messages = [m for m in args[2] if pending is None or m["messageId"] in pending]
+                else:
+                    messages = [{"body": json.dumps(args[1])}]
+                out.append(DeadLetter(job.id, str(args[1] if job.meta.get("kind") == "sqs" else args[0]),
+                                      messages, error.strip().splitlines()[-1] if error.strip() else ""))
+        return out
+
+    def replay(self, queue: str) -> int:
+        """Put dead letters back on their source queue with their receive count reset, as SQS redrive does."""
+        count = 0
+        for source in self._source_queues(queue):
+            before = count
+            registry = FailedJobRegistry(queue=self.rq_queue(source))
+            for job_id in registry.get_job_ids():
+                job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+                pending = job.meta.pop("pending", None)
+                if pending is not None:  # messages the function already handled are not replayed
+                    queue_name, function, messages = job.args
+                    job.args = (queue_name, function, [m for m in messages if m["messageId"] in pending])
+                job.retries_left = job.meta.get("max_retries") or None
+                job.meta.pop("attempt", None)
+                job.meta.pop("first_receive", None)
+                job.save()
+                registry.requeue(job)
+                count += 1
+            if count > before:
+                ring(self.connection, source)  # RQ's requeue pushes without LightboxQueue
+        return count
+
+
+def _delta(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)
