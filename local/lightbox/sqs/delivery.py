@@ -9,7 +9,6 @@ from typing import Any
 from rq import get_current_job
 
 from lightbox.queueing.jobs import fail, runtime
-from lightbox.runtime.invoke import Runtime
 from lightbox.sqs.messages import lambda_record
 
 
@@ -33,7 +32,10 @@ def deliver_sqs(queue: str, function: str, messages: list[dict[str, Any]]) -> di
     inv = rt.invoke(function, event, trigger=f"sqs:{queue}")
     if not inv.ok:
         fail(job, f"{function} failed on {len(batch)} message(s) from {queue}: {inv.error!r}")
-    failed = batch_item_failures(rt, function, queue, inv.result, {m["messageId"] for m in batch})
+    fn = rt.template.function(function)
+    # Only honoured when the mapping says ReportBatchItemFailures, as on AWS.
+    reports = any(t.report_batch_item_failures for t in fn.of_kind_sqs() if t.queue == queue)
+    failed = batch_item_failures(inv.result, {m["messageId"] for m in batch}) if reports else set()
     if failed:
         if job is not None:
             job.meta["pending"] = sorted(failed)
@@ -42,12 +44,8 @@ def deliver_sqs(queue: str, function: str, messages: list[dict[str, Any]]) -> di
     return {"delivered": len(batch), "attempt": attempt}
 
 
-def batch_item_failures(rt: Runtime, function: str, queue: str, result: Any, ids: set[str]) -> set[str]:
-    """The messages to receive again, by Lambda's rules for a ReportBatchItemFailures response
-    (only honoured when the mapping asks for it, as on AWS)."""
-    fn = rt.template.function(function)
-    if not any(t.report_batch_item_failures for t in fn.of_kind_sqs() if t.queue == queue):
-        return set()
+def batch_item_failures(result: Any, ids: set[str]) -> set[str]:
+    """The messages of a batch to receive again, by Lambda's rules for a ReportBatchItemFailures response."""
     # None, {}, a null or empty list, or an answer that is no object: the whole batch is done.
     failures = result.get("batchItemFailures") if isinstance(result, dict) else None
     if not failures:
