@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
+import pytest
 import redis
 
-from lightbox.services.processes import start_s3
+from lightbox.services.processes import start_redis, start_s3
 
 
 def test_redis_server_answers(redis_url: str) -> None:
@@ -32,3 +35,14 @@ def test_s3_server_serves_sqs_on_the_same_port_and_stops_on_sigterm() -> None:
     finally:
         server.proc.terminate()
         assert server.proc.wait(timeout=10) == 0
+
+
+def test_redis_starts_in_a_relative_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lightbox up` gives `.lightbox/redis`, relative to where the user stands."""
+    monkeypatch.chdir(tmp_path)
+    server = start_redis(Path(".lightbox") / "redis")
+    try:
+        assert redis.Redis.from_url(server.url).ping()
+        assert (tmp_path / ".lightbox" / "redis" / "redis.log").is_file()
+    finally:
+        server.stop()

@@ -79,7 +79,7 @@ class ManagedProcess:
 def start_redis(data_dir: Path | None = None, port: int | None = None, appendonly: bool = True) -> ManagedProcess:
     """Start a private redis-server on 127.0.0.1; AOF on so queued jobs survive a restart."""
     port = port or free_port()
-    workdir = data_dir or Path(tempfile.mkdtemp(prefix="lightbox-redis-"))
+    workdir = (data_dir or Path(tempfile.mkdtemp(prefix="lightbox-redis-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     args = [
         redis_server_binary(),
