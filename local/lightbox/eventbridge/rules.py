@@ -16,7 +16,8 @@ def fire_schedule(broker: Broker, key: str, when: datetime) -> None:
     template = broker.template
     function, event_name = key.split(":", 1)
     trig = next(t for t in template.function(function).of_kind(ScheduleTrigger) if t.event_name == event_name)
-    rule = f"arn:aws:events:{template.region}:{template.account_id}:rule/{function}-{event_name}"
+    name = trig.rule or f"{function}-{event_name}"
+    rule = f"arn:aws:events:{template.region}:{template.account_id}:rule/{name}"
     event = json.loads(trig.input) if trig.input else scheduled_event(
         rule, template.region, template.account_id, when)
     broker.invoke_async(function, event, f"schedule:{event_name}")
