@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -25,24 +24,9 @@ from lightbox.exceptions import LightboxError, TemplateErrors
 
 def _settings(args: argparse.Namespace, command: str = "local_start_api", announce: bool = False,
               **extra: Any) -> Settings:
-    from lightbox.template import samconfig
-    from lightbox.template.loader import pick_template
+    from lightbox.stack.options import command_settings
 
-    named = getattr(args, "template", None) or os.environ.get(config.ENV_VARS["template"])
-    folder = Path(named).parent if named else Path.cwd()
-    sam = samconfig.settings(samconfig.find(folder, getattr(args, "config_file", None)),
-                             getattr(args, "config_env", None) or "default", command)
-    named = named or sam.get("template_file") or sam.get("template")
-    template, note = pick_template(Path(named or "template.yaml"), given=bool(named))
-    if note and announce:
-        print(f"lightbox: {note}")
-    overrides = config.parse_parameter_overrides(sam.get("parameter_overrides") or {}, folder)
-    overrides.update(config.parameter_overrides(getattr(args, "parameter_overrides", None)))
-    given = {k: getattr(args, k, None) for k in ("host", "port", "workers", "redis_url", "s3_endpoint",
-                                                 "webhook_token", "bucket_events", "env_vars")}
-    given["env_vars"] = given["env_vars"] or sam.get("env_vars")
-    return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),
-                         strict=getattr(args, "strict", None) or None, **given, **extra)
+    return command_settings(args, command, announce, **extra)
 
 
 def _state_file(settings: Settings) -> Path:

@@ -99,7 +99,7 @@ class Runtime:
         """Template variables win, except where the template leaves a value empty for us to fill."""
         merged = {**self.env, **{k: v for k, v in fn.environment.items() if v != "" or k not in self.env}}
         merged.update({
-            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name or fn.name,  # the physical name, as on Lambda
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_REGION": self.template.region,
@@ -192,7 +192,7 @@ class Runtime:
         inv = Invocation(name, request_id)
         try:
             loaded = self._load(name)
-            context = LambdaContext(fn.name, fn.timeout, fn.memory_size, self.template.region,
+            context = LambdaContext(fn.function_name or fn.name, fn.timeout, fn.memory_size, self.template.region,
                                     self.template.account_id, request_id)
             inv.result = self._call_with_timeout(fn, loaded, event, context)
         except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes

@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from lightbox import config
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
+from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.exceptions import HandlerNotFound, LightboxError
 from lightbox.ops import health, metrics
@@ -40,7 +41,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (lightbox/stack/wsgi.py)."""
     checks = health.HealthChecks(broker, settings.s3_endpoint, config.health_files())
     return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
-            minio.blueprint(broker, settings.webhook_token),
+            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
 

@@ -81,12 +81,15 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
 }
 
 
-def type_message(kind: str, events: list[str]) -> str | None:
+def type_message(kind: str, events: list[str], props: dict[str, Any]) -> str | None:
     """The not-emulated line for a resource type, or None when the type is emulated or quiet."""
     if (kind.startswith("Custom::") and kind != "Custom::S3BucketNotifications") or \
             kind == "AWS::CloudFormation::CustomResource":
         return _CUSTOM
     message = _NOT_EMULATED.get(kind)
+    target = props.get("TargetFunctionArn")
+    if kind == "AWS::Lambda::Url" and isinstance(target, str):
+        message = f"function URLs are not served; {target.rsplit(':function:', 1)[-1]} has no URL locally"
     if message and kind == "AWS::StepFunctions::StateMachine" and events:  # ["Schedule event Daily", ...]
         message += "; its " + ", ".join(events) + (" do" if len(events) > 1 else " does") + " not fire"
     return message

@@ -105,7 +105,8 @@ def build_bucket(scope: Scope, res: Res) -> None:
         prefix, suffix = key_filter(entry.get("Filter"), res, f"{where}.Filter")
         function = checks.string(entry.get("Function"), name, f"{where}.Function")
         owner = Res(res.logical_id, res.type, res.name, res.user_type, None, {}, {}, res.physical)
-        event_name = _s3_event_name(scope, function, event, prefix, suffix) or f"{res.physical}:{i}"
+        event_name = _s3_event_name(scope, function, event, prefix, suffix) or (
+            res.logical_id if i == 0 else f"{res.logical_id}-{i}")
         trig = S3Trigger(res.physical, (event,), prefix, suffix, event_name)
         scope.load.triggers.append(PendingTrigger(function, trig, owner, f"{where}.Function"))
     for i, entry in enumerate(checks.listing(notifications.get("QueueConfigurations"), name,
@@ -192,7 +193,7 @@ def build_event_source_mapping(scope: Scope, res: Res) -> None:
         batch_size=checks.integer(p.get("BatchSize"), name, "BatchSize", default=config.SQS_BATCH_SIZE),
         report_batch_item_failures="ReportBatchItemFailures" in types,
         enabled=checks.boolean(p.get("Enabled"), name, "Enabled", default=True),
-        event_name=res.event or res.logical_id,
+        event_name=res.event or res.name.rsplit("/", 1)[-1],
         maximum_batching_window=checks.integer(p.get("MaximumBatchingWindowInSeconds"), name,
                                                "MaximumBatchingWindowInSeconds", default=0),
         filter_criteria=tuple(f for f in criteria if isinstance(f, dict)),
@@ -237,7 +238,7 @@ def build_rule(scope: Scope, res: Res) -> None:
                                                                "event as it is")
         payload = target.get("Input")
         if expression:
-            trig = ScheduleTrigger(expression, _input(payload), enabled, res.event or res.logical_id, res.physical)
+            trig = ScheduleTrigger(expression, _input(payload), enabled, res.event or res.name.rsplit("/", 1)[-1], res.physical)
             scope.load.triggers.append(PendingTrigger(arn, trig, res, f"Targets[{i}].Arn"))
 
 
@@ -265,7 +266,7 @@ def build_schedule(scope: Scope, res: Res) -> None:
     if expression:
         trig = ScheduleTrigger(
             expression, _input(target.get("Input")), str(p.get("State", "ENABLED")).upper() == "ENABLED",
-            res.event or res.logical_id, res.physical,
+            res.event or res.name.rsplit("/", 1)[-1], res.physical,
             checks.integer(window.get("MaximumWindowInMinutes"), name, "FlexibleTimeWindow.MaximumWindowInMinutes",
                            default=0))
         scope.load.triggers.append(PendingTrigger(arn, trig, res, "Target.Arn"))

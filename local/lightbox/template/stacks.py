@@ -19,7 +19,7 @@ from lightbox.template.building import Load, Res
 from lightbox.template.document import read_template
 from lightbox.template.evaluate import Evaluator, error
 from lightbox.template.extensions import expand_includes, expand_language_extensions, is_local, local_path, transforms
-from lightbox.template.model import Resource
+from lightbox.template.model import Finding, Resource
 from lightbox.template.parameters import Missing, parameter_values, pseudo_parameters
 from lightbox.template.sam import SAM_TRANSFORM, Origins, translate
 
@@ -63,7 +63,13 @@ class Stack:
             if kind not in _KNOWN_TRANSFORMS:
                 raise TemplateError("Transform", kind, "macros are not run locally (the transforms read are "
                                                        f"{', '.join(sorted(_KNOWN_TRANSFORMS))})")
-        if SAM_TRANSFORM in kinds:
+        serverless = any(isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::Serverless::")
+                         for r in self.written.values())
+        if serverless and SAM_TRANSFORM not in kinds:
+            load.findings.append(Finding(str(path.name), "Transform", "", f"the template has AWS::Serverless resources "
+                                         f"but no `Transform: {SAM_TRANSFORM}`; AWS would refuse it at deploy (the "
+                                         "transform is applied here anyway)", "warning"))
+        if SAM_TRANSFORM in kinds or serverless:
             doc = translate(doc, self.base, self.parameters, identity.region, identity.account, load.files)
         self.origins = Origins(self.written)
         self.raw: dict[str, Any] = doc.get("Resources") or {}
@@ -302,7 +308,7 @@ class Stack:
                                                         "check their types against the AWS reference") from None
         written = res.name.rsplit("/", 1)[-1]
         generated = res.user_type.startswith("AWS::Serverless::") and res.logical_id != written and not res.event
-        message = catalog.type_message(kind, self.events_of(written))
+        message = catalog.type_message(kind, self.events_of(written), res.props)
         if message:
             prop = catalog.SAM_PROPERTIES.get(kind, "") if generated else ""
             self.load.finding(Res(res.logical_id, kind, res.name, res.user_type, res.event, {}, {}, ""), prop, message)
