@@ -134,9 +134,12 @@ class ApiCollector:
         route = f"{method} {path}"
         arn = function_arn(uri)
         if kind != "aws_proxy" or arn is None:
-            what = "CORS preflight (a MOCK OPTIONS method)" if kind == "mock" and method == "OPTIONS" \
-                else f"{kind.upper() or 'untyped'} integrations"
-            into.problem("Integration", f"{what} are not emulated; these routes are not served", route)
+            if kind == "mock" and method == "OPTIONS":
+                into.problem("Integration", "CORS preflight requests (OPTIONS answered by a MOCK integration) are "
+                                            "not answered: {routes}", route)
+            else:
+                into.problem("Integration", f"{kind.upper() or 'untyped'} integrations are not emulated; these routes "
+                                            "are not served: {routes}", route)
             return
         name = None
         if auth not in ("NONE", ""):
@@ -156,6 +159,4 @@ class ApiCollector:
             scope.load.triggers.append(PendingTrigger(arn, route, api.res, "DefinitionBody"))
         for (prop, message), routes in found.problems.items():
             listed = ", ".join(routes)
-            text = message.replace("{routes}", listed) if "{routes}" in message else (
-                message if listed == "every route" else f"{listed}: {message}")
-            scope.load.finding(api.res, prop, text)
+            scope.load.finding(api.res, prop, message.replace("{routes}", listed))

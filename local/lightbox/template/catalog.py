@@ -52,6 +52,17 @@ _NOT_EMULATED = {
 # The SAM property that makes a resource of this type, for lines about a generated resource.
 SAM_PROPERTIES = {"AWS::Lambda::Url": "FunctionUrlConfig", "AWS::Lambda::EventInvokeConfig": "EventInvokeConfig",
                   "AWS::DynamoDB::Table": "", "AWS::Logs::LogGroup": "LoggingConfig"}
+# CloudFormation property -> what SAM calls it, where the two differ.
+_SAM_NAMES = {"DeadLetterConfig": "DeadLetterQueue", "TracingConfig": "Tracing", "Role": "Policies"}
+
+
+def sam_property(kind: str, prop: str, generated: bool) -> str:
+    """A property of a resource the SAM transform made, as the user wrote it in SAM."""
+    if generated and SAM_PROPERTIES.get(kind):
+        return f"{SAM_PROPERTIES[kind]}.{prop}"
+    return _SAM_NAMES.get(prop, prop) if kind == "AWS::Lambda::Function" else prop
+
+
 _CUSTOM = "custom resources are not run: the function behind its ServiceToken is not invoked at start-up"
 
 # Per emulated type: properties a builder reads, and properties that change behaviour and are not emulated.

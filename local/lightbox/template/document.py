@@ -131,7 +131,7 @@ def read_template(path: Path) -> dict[str, Any]:
             raise TemplateError(section, "", f"must be a mapping; got {describe(doc[section])} in {name}")
     resources = doc.get("Resources")
     if not resources:
-        raise TemplateError(name, "Resources", "the template defines no resources; CloudFormation needs one")
+        raise TemplateError(name, "", "defines no Resources; CloudFormation needs at least one")
     for logical_id, res in resources.items():
         if isinstance(logical_id, str) and logical_id.startswith("Fn::ForEach::"):
             continue  # expanded later (AWS::LanguageExtensions)

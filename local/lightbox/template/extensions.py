@@ -49,15 +49,27 @@ def expand_includes(node: Any, base: Path, files: list[Path], where: str = "") -
     transform = node.get("Fn::Transform")
     if len(node) == 1 and isinstance(transform, dict) and transform.get("Name") == "AWS::Include":
         location = (transform.get("Parameters") or {}).get("Location")
-        resource, _, prop = where.lstrip(".").partition(".")
+        resource, prop = _place(where)
         if not is_local(location):
             raise TemplateError(resource or "Transform", prop or "AWS::Include",
                                 f"Location {location!r} is not a local file; AWS::Include is read from a path "
                                 "relative to the template (s3:// locations are not fetched)")
         path = local_path(base, str(location))
+        if not path.is_file():
+            raise TemplateError(resource or "Transform", prop or "AWS::Include",
+                                f"AWS::Include Location {location}: no such file ({path})")
         files.append(path)
         return expand_includes(read_document(path, "AWS::Include file"), path.parent, files, where)
     return {k: expand_includes(v, base, files, f"{where}.{k}") for k, v in node.items()}
+
+
+def _place(where: str) -> tuple[str, str]:
+    """`.Resources.Api.Properties.DefinitionBody` -> (Api, DefinitionBody), for messages."""
+    parts = where.lstrip(".").split(".")
+    if parts[0] == "Resources" and len(parts) > 1:
+        rest = parts[3:] if len(parts) > 2 and parts[2] == "Properties" else parts[2:]
+        return parts[1], ".".join(rest)
+    return parts[0], ".".join(parts[1:])
 
 
 def _collection(spec: Any, params: Mapping[str, Any], where: str) -> list[str]:

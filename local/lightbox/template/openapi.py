@@ -83,27 +83,27 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
             route = f"{method} {path}"
             integration = op.get("x-amazon-apigateway-integration")
             if not isinstance(integration, dict):
-                found.problem("DefinitionBody", "has no x-amazon-apigateway-integration: API Gateway answers "
-                                                "these routes itself; they are not served", route)
+                found.problem("DefinitionBody", "has no x-amazon-apigateway-integration; these routes are not "
+                                                "served: {routes}", route)
                 continue
             kind = str(integration.get("type", "")).lower()
             if kind != "aws_proxy":
                 if kind == "mock" and method == "OPTIONS":
-                    found.problem("Cors", "CORS preflight (OPTIONS answered by a MOCK integration) is not "
-                                          "emulated; these requests are not answered", route)
+                    found.problem("Cors", "CORS preflight requests (OPTIONS answered by a MOCK integration) are "
+                                          "not answered: {routes}", route)
                 else:
                     found.problem("DefinitionBody", f"{kind.upper() or 'untyped'} integrations are not emulated; "
-                                                    "these routes are not served", route)
+                                                    "these routes are not served: {routes}", route)
                 continue
             uri = integration.get("uri")
             if isinstance(uri, str) and "${stageVariables." in uri:
                 found.problem("DefinitionBody", "integrations through stage variables are not resolved; these "
-                                                "routes are not served", route)
+                                                "routes are not served: {routes}", route)
                 continue
             arn = function_arn(uri)
             if arn is None:
                 found.problem("DefinitionBody", f"the integration uri {uri!r} names no function; these routes "
-                                                "are not served", route)
+                                                "are not served: {routes}", route)
                 continue
             version = "1.0" if not http_api else str(integration.get("payloadFormatVersion", "1.0"))
             authorizer, check = _auth(op.get("security", default_security), schemes)

@@ -101,14 +101,17 @@ def _delocalize(node: Any) -> Any:
     return node
 
 
-def _refusal(cause: Any) -> TemplateError:
-    """One translator cause as `Resource.Events.E: message; AWS would refuse ...`."""
+def _refusal(cause: Any, origins: Origins) -> TemplateError:
+    """One translator cause as `Resource.Events.E: message (AWS's SAM transform refuses ...)`, in the
+    user's names (`FnA`, the mapping made for event A of Fn, is `Fn.Events.A`)."""
     text = str(getattr(cause, "message", cause))
     m = re.match(r"Resource with id \[(?P<res>[^\]]+)\] is invalid\. (?:Event with id \[(?P<ev>[^\]]+)\] is "
                  r"invalid\. )?(?P<rest>.*)", text, re.S)
     if m:
-        prop = f"Events.{m['ev']}" if m["ev"] else ""
-        return TemplateError(m["res"], prop, f"{m['rest'].strip()} (AWS's SAM transform refuses this at deploy)")
+        resource, _, event = origins.of(m["res"], "")
+        event = m["ev"] or event
+        return TemplateError(resource, f"Events.{event}" if event else "",
+                             f"{m['rest'].strip()} (AWS's SAM transform refuses this at deploy)")
     return TemplateError("Transform", SAM_TRANSFORM, f"{text} (AWS's SAM transform refuses this at deploy)")
 
 
@@ -123,14 +126,15 @@ def translate(doc: dict[str, Any], base: Path, params: dict[str, Any], region: s
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return copy.deepcopy(_CACHE[key])
-    out = _delocalize(_run_translator(doc, values, region, account))
+    out = _delocalize(_run_translator(doc, values, region, account, Origins(doc.get("Resources") or {})))
     _CACHE[key] = out
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return copy.deepcopy(out)
 
 
-def _run_translator(doc: dict[str, Any], values: dict[str, Any], region: str, account: str) -> dict[str, Any]:
+def _run_translator(doc: dict[str, Any], values: dict[str, Any], region: str, account: str,
+                    origins: Origins) -> dict[str, Any]:
     import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
@@ -146,7 +150,7 @@ def _run_translator(doc: dict[str, Any], values: dict[str, Any], region: str, ac
         result: dict[str, Any] = translator.translate(doc, parameter_values=dict(values),
                                                       get_managed_policy_map=lambda: {})
     except InvalidDocumentException as exc:
-        raise TemplateErrors([_refusal(c) for c in exc.causes]) from None
+        raise TemplateErrors([_refusal(c, origins) for c in exc.causes]) from None
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the translator's own crash on odd input
         raise TemplateError("Transform", SAM_TRANSFORM, f"the SAM transform could not read the template "
                                                         f"({type(exc).__name__}: {exc}); check the types of the "

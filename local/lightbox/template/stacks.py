@@ -237,9 +237,11 @@ class Stack:
         res = Res(logical_id, "AWS::CloudFormation::Stack", name, kind, None, {}, {}, "")
         location = self._name_property(logical_id, "TemplateURL")
         if not is_local(location):
-            self.load.finding(res, "Location" if kind.startswith("AWS::Serverless") else "TemplateURL",
-                              f"{location!r} is not a local template: this nested stack is not loaded, its resources "
-                              "do not exist locally")
+            where = "Location" if kind.startswith("AWS::Serverless") else "TemplateURL"
+            what = "applications from the Serverless Application Repository are not fetched" if str(
+                location).startswith("https://sar.invalid/") else f"{location!r} is not a local template"
+            self.load.finding(res, where, f"{what}: this nested stack is not loaded, its resources do not exist "
+                                          "locally")
             return None
         params = self._name_property(logical_id, "Parameters") or {}
         if not isinstance(params, dict):
@@ -317,6 +319,8 @@ class Stack:
             self.load.finding(res, "", f"{kind} resources are not emulated: it is not created, and Ref/GetAtt on "
                                        "it give placeholders")
         for prop, text, level in catalog.property_findings(kind, res.props):
+            if res.user_type.startswith("AWS::Serverless::"):  # say it in SAM's words
+                prop = catalog.sam_property(kind, prop, generated)
             self.load.finding(res, prop, text, kind=level)
         if kind in catalog.QUIET_TYPES and res.logical_id == written:  # not the roles and permissions SAM makes
             self.load.finding(res, "", "accepted; changes nothing locally", kind="ignored")
