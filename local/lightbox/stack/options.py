@@ -19,9 +19,11 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
     as SAM CLI picks it (after `sam build`, its output). `announce` prints why another file was picked."""
     named = getattr(args, "template", None) or os.environ.get(config.ENV_VARS["template"])
     folder = Path(named).parent if named else Path.cwd()
-    sam = samconfig.settings(samconfig.find(folder, getattr(args, "config_file", None)),
-                             getattr(args, "config_env", None) or "default", command)
-    named = named or sam.get("template_file") or sam.get("template")
+    found = samconfig.find(folder, getattr(args, "config_file", None))
+    sam = samconfig.settings(found, getattr(args, "config_env", None) or "default", command)
+    home = found.parent if found else folder  # paths in samconfig.toml are relative to it
+    from_sam = sam.get("template_file") or sam.get("template")
+    named = named or (str(home / from_sam) if from_sam else None)
     template, note = pick_template(Path(named or "template.yaml"), given=bool(named))
     if note and announce:
         print(f"lightbox: {note}")
@@ -29,6 +31,6 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
     overrides.update(config.parameter_overrides(getattr(args, "parameter_overrides", None)))
     given = {k: getattr(args, k, None) for k in ("host", "port", "workers", "redis_url", "s3_endpoint",
                                                  "webhook_token", "bucket_events", "env_vars")}
-    given["env_vars"] = given["env_vars"] or sam.get("env_vars")
+    given["env_vars"] = given["env_vars"] or (home / sam["env_vars"] if sam.get("env_vars") else None)
     return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),
                          strict=getattr(args, "strict", None) or None, **given, **extra)

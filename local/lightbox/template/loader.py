@@ -147,7 +147,7 @@ def _target_exists(load: Load, pending: PendingTrigger) -> bool:
 def _apply_env_vars(template: Template, file: Path) -> None:
     """SAM CLI's --env-vars file: `Parameters` for every function, then an entry per function (by logical
     id, name or FunctionName). As SAM CLI does, only variables the template declares are set."""
-    if file.suffix == ".env":
+    if file.name.endswith(".env"):
         from dotenv import dotenv_values
 
         overrides: Any = {"Parameters": dict(dotenv_values(file))}

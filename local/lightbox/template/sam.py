@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -168,6 +169,7 @@ class Origins:
                                            "ServerlessHttpApi": "AWS::Serverless::HttpApi"}
 
     def __init__(self, written: dict[str, Any]) -> None:
+        self._written = written
         self._types = {k: str(v.get("Type")) for k, v in written.items() if isinstance(v, dict)}
         self._events: dict[str, list[str]] = {}
         for k, v in written.items():
@@ -189,5 +191,40 @@ class Origins:
                 return sam_id, self._types[sam_id], event
         return logical_id, cfn_type, None
 
-    def events(self, logical_id: str) -> list[str]:
-        return list(self._events.get(logical_id, []))
+    def described_events(self, logical_id: str) -> list[str]:
+        """["Schedule event Daily", ...]: a SAM resource's events, for lines about it."""
+        events = ((self._written.get(logical_id) or {}).get("Properties") or {}).get("Events")
+        return [f"{(e or {}).get('Type')} event {n}" for n, e in events.items()] if isinstance(events, dict) else []
+
+    def _function_events(self, kinds: tuple[str, ...], exists: Mapping[str, str],
+                         physical: Callable[[str], str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(the function's physical name, event name, event properties) of SAM functions' events of `kinds`."""
+        found = []
+        for fn_id, res in self._written.items():
+            if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function" and fn_id in exists):
+                continue
+            for name, event in ((res.get("Properties") or {}).get("Events") or {}).items():
+                if isinstance(event, dict) and event.get("Type") in kinds:
+                    found.append((physical(fn_id), str(name), event.get("Properties") or {}))
+        return found
+
+    def api_events(self, exists: Mapping[str, str], physical: Callable[[str], str]) -> dict[tuple[str, str, str], str]:
+        """(function, METHOD, path) -> the Api/HttpApi event that made the route (a route's name)."""
+        out = {}
+        for function, name, p in self._function_events(("Api", "HttpApi"), exists, physical):
+            method, path = p.get("Method", "ANY"), p.get("Path", "/{proxy+}")
+            if isinstance(method, str) and isinstance(path, str):
+                out[(function, "ANY" if method.lower() == "any" else method.upper(), path)] = name
+        return out
+
+    def s3_events(self, exists: Mapping[str, str], physical: Callable[[str], str]
+                  ) -> dict[str, dict[str, tuple[tuple[str, ...], str, str]]]:
+        """function -> S3 event -> (event types, prefix, suffix): which event a bucket notification came from."""
+        out: dict[str, dict[str, tuple[tuple[str, ...], str, str]]] = {}
+        for function, name, p in self._function_events(("S3",), exists, physical):
+            events = p.get("Events")
+            rules = (((p.get("Filter") or {}).get("S3Key") or {}).get("Rules")) or []
+            found = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules if isinstance(r, dict)}
+            kinds = (events,) if isinstance(events, str) else tuple(events or ())
+            out.setdefault(function, {})[name] = (kinds, found.get("prefix", ""), found.get("suffix", ""))
+        return out

@@ -193,7 +193,7 @@ def build_event_source_mapping(scope: Scope, res: Res) -> None:
         batch_size=checks.integer(p.get("BatchSize"), name, "BatchSize", default=config.SQS_BATCH_SIZE),
         report_batch_item_failures="ReportBatchItemFailures" in types,
         enabled=checks.boolean(p.get("Enabled"), name, "Enabled", default=True),
-        event_name=res.event or res.name.rsplit("/", 1)[-1],
+        event_name=_event_name(res),
         maximum_batching_window=checks.integer(p.get("MaximumBatchingWindowInSeconds"), name,
                                                "MaximumBatchingWindowInSeconds", default=0),
         filter_criteria=tuple(f for f in criteria if isinstance(f, dict)),
@@ -238,8 +238,13 @@ def build_rule(scope: Scope, res: Res) -> None:
                                                                "event as it is")
         payload = target.get("Input")
         if expression:
-            trig = ScheduleTrigger(expression, _input(payload), enabled, res.event or res.name.rsplit("/", 1)[-1], res.physical)
+            trig = ScheduleTrigger(expression, _input(payload), enabled, _event_name(res), res.physical)
             scope.load.triggers.append(PendingTrigger(arn, trig, res, f"Targets[{i}].Arn"))
+
+
+def _event_name(res: Res) -> str:
+    """The SAM event a trigger came from, else its resource's name (the construct id, for CDK)."""
+    return res.event or res.name.rsplit("/", 1)[-1]
 
 
 def _input(payload: Any) -> str | None:
@@ -266,7 +271,7 @@ def build_schedule(scope: Scope, res: Res) -> None:
     if expression:
         trig = ScheduleTrigger(
             expression, _input(target.get("Input")), str(p.get("State", "ENABLED")).upper() == "ENABLED",
-            res.event or res.name.rsplit("/", 1)[-1], res.physical,
+            _event_name(res), res.physical,
             checks.integer(window.get("MaximumWindowInMinutes"), name, "FlexibleTimeWindow.MaximumWindowInMinutes",
                            default=0))
         scope.load.triggers.append(PendingTrigger(arn, trig, res, "Target.Arn"))

@@ -185,37 +185,13 @@ class Stack:
 
     # -- what builders ask -------------------------------------------------------------------
     def events_of(self, logical_id: str) -> list[str]:
-        res = self.written.get(logical_id) or {}
-        events = (res.get("Properties") or {}).get("Events") if isinstance(res, dict) else None
-        return [f"{(e or {}).get('Type')} event {n}" for n, e in events.items()] if isinstance(events, dict) else []
-
-    def _sam_events(self, kinds: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
-        found = []
-        for fn_id, res in self.written.items():
-            if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function" and fn_id in self.exists):
-                continue
-            for name, event in ((res.get("Properties") or {}).get("Events") or {}).items():
-                if isinstance(event, dict) and event.get("Type") in kinds:
-                    found.append((self.attributes.physical_name(fn_id), str(name), event.get("Properties") or {}))
-        return found
+        return self.origins.described_events(logical_id)
 
     def sam_api_events(self) -> dict[tuple[str, str, str], str]:
-        out = {}
-        for function, name, p in self._sam_events(("Api", "HttpApi")):
-            method, path = p.get("Method", "ANY"), p.get("Path", "/{proxy+}")
-            if isinstance(method, str) and isinstance(path, str):
-                out[(function, "ANY" if method.lower() == "any" else method.upper(), path)] = name
-        return out
+        return self.origins.api_events(self.exists, self.attributes.physical_name)
 
     def sam_s3_events(self) -> dict[str, dict[str, tuple[tuple[str, ...], str, str]]]:
-        out: dict[str, dict[str, tuple[tuple[str, ...], str, str]]] = {}
-        for function, name, p in self._sam_events(("S3",)):
-            events = p.get("Events")
-            rules = (((p.get("Filter") or {}).get("S3Key") or {}).get("Rules")) or []
-            found = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules if isinstance(r, dict)}
-            kinds = (events,) if isinstance(events, str) else tuple(events or ())
-            out.setdefault(function, {})[name] = (kinds, found.get("prefix", ""), found.get("suffix", ""))
-        return out
+        return self.origins.s3_events(self.exists, self.attributes.physical_name)
 
     def child(self, res: Res) -> None:
         self._child_stack(res.logical_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from template_helpers import load, write
+
 from lightbox.template.loader import load_template, stack_name_for
 from lightbox.template.model import (
     EventInvokeConfig,
@@ -13,7 +15,6 @@ from lightbox.template.model import (
     ScheduleTrigger,
     SqsTrigger,
 )
-from template_helpers import load, write
 
 SAMPLE = Path(__file__).resolve().parents[2] / "apps" / "sample" / "template.yaml"
 
@@ -159,7 +160,8 @@ def test_http_apis_from_route_and_integration_resources_and_quick_create(tmp_pat
                        PayloadFormatVersion: "2.0"}
         Route:
           Type: AWS::ApiGatewayV2::Route
-          Properties: {ApiId: !Ref Api, RouteKey: "GET /items/{id}", Target: !Join [/, [integrations, !Ref Integration]]}
+          Properties: {ApiId: !Ref Api, RouteKey: "GET /items/{id}",
+                       Target: !Join [/, [integrations, !Ref Integration]]}
         Default:
           Type: AWS::ApiGatewayV2::Route
           Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Sub "integrations/${Integration}"}
