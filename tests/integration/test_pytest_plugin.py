@@ -255,4 +255,5 @@ def test_strict_fails_a_test_whose_template_has_something_not_emulated(pytester:
     result = run(pytester, lightbox_servers, "--lightbox-strict")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*lightbox: error: Table: tables are not created locally yet; calls to it from "
-                                 "functions fail (AWS::Serverless::SimpleTable; not emulated, and --strict refuses it)"])
+                                 "functions fail (AWS::Serverless::SimpleTable; not emulated, and --strict "
+                                 "refuses it)"])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import boto3
 import redis
-from botocore.exceptions import ClientError
 import requests
+from botocore.exceptions import ClientError
 
 from lightbox.services.processes import ManagedProcess
 from lightbox.testing.up import start_up

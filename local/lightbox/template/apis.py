@@ -97,6 +97,8 @@ class ApiCollector:
             p = res.props
             located = self._path(str(p.get("ResourceId")))
             if located is None or located[0] not in self.apis:
+                scope.load.finding(res, "ResourceId", f"{p.get('ResourceId')!r} is not a resource of a REST API of "
+                                                      "this template: this method is not served")
                 continue
             api_id, path = located
             method = str(p.get("HttpMethod", "ANY")).upper()
@@ -109,6 +111,8 @@ class ApiCollector:
             p = res.props
             api_id = str(p.get("ApiId"))
             if api_id not in self.apis:
+                scope.load.finding(res, "ApiId", f"{p.get('ApiId')!r} is not an HTTP API of this template: this "
+                                                 "route is not served")
                 continue
             key = str(p.get("RouteKey", "$default"))
             method, _, path = key.partition(" ")
@@ -133,6 +137,10 @@ class ApiCollector:
              authorizer: Any) -> None:
         route = f"{method} {path}"
         arn = function_arn(uri)
+        if kind == "aws_proxy" and arn is None:
+            into.problem("Integration", "the integration names no function of this template; these routes are not "
+                                        "served: {routes}", route)
+            return
         if kind != "aws_proxy" or arn is None:
             if kind == "mock" and method == "OPTIONS":
                 into.problem("Integration", "CORS preflight requests (OPTIONS answered by a MOCK integration) are "

@@ -66,7 +66,8 @@ def sam_property(kind: str, prop: str, generated: bool) -> str:
 _CUSTOM = "custom resources are not run: the function behind its ServiceToken is not invoked at start-up"
 
 # Per emulated type: properties a builder reads, and properties that change behaviour and are not emulated.
-_FUNCTION_READ = {"Code", "Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Layers", "FunctionName",
+_FUNCTION_READ = {"Code", "CodeUri", "Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Layers",
+                  "FunctionName",
                   "PackageType", "Architectures", "ReservedConcurrentExecutions", "DeadLetterConfig", "ImageConfig"}
 PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
     "AWS::Lambda::Function": (_FUNCTION_READ, {

@@ -7,7 +7,7 @@ evaluated, so a Ref to a resource whose Condition is false is fine inside the ot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from lightbox.exceptions import TemplateError
@@ -40,6 +40,16 @@ class Evaluator:
         self._mappings = mappings
         self._decided: dict[str, bool] = {}
         self._deciding: set[str] = set()
+        self._lenient: Callable[[TemplateError], None] | None = None
+
+    def resolve_leniently(self, value: Any, where: str, report: Callable[[TemplateError], None]) -> Any:
+        """As resolve, but a key whose value cannot be evaluated is left out and reported instead of
+        refusing the whole value (one broken route of an OpenAPI body, one odd tag of a role)."""
+        self._lenient = report
+        try:
+            return self.resolve(value, where)
+        finally:
+            self._lenient = None
 
     # -- values --------------------------------------------------------------------------
     def resolve(self, value: Any, where: str) -> Any:
@@ -55,7 +65,14 @@ class Evaluator:
                 return self._ref(arg, where)
             if isinstance(key, str) and key.startswith("Fn::"):
                 return self._function(key, arg, where)
-        resolved = {k: self.resolve(v, f"{where}.{k}") for k, v in value.items()}
+        resolved: dict[str, Any] = {}
+        for k, v in value.items():
+            try:
+                resolved[k] = self.resolve(v, f"{where}.{k}")
+            except TemplateError as exc:
+                if self._lenient is None:
+                    raise
+                self._lenient(exc)
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _ref(self, name: Any, where: str) -> Any:

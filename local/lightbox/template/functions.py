@@ -37,6 +37,12 @@ def build_layer(scope: Scope, res: Res) -> None:
 def _code(scope: Scope, res: Res, runtime: str) -> tuple[Path, str | None]:
     """(the code folder, a problem to report or None)."""
     code: Any = res.props.get("Code")
+    if code is None and "CodeUri" in res.props:  # SAM's name, on a raw function: SAM CLI reads it, AWS refuses it
+        code = res.props["CodeUri"]
+        scope.load.finding(res, "CodeUri", "is SAM's property; AWS::Lambda::Function takes Code, and AWS would refuse "
+                                           "it at deploy (read as Code here, as SAM CLI reads it)", kind="warning")
+    if code is None:
+        return scope.base, "there is no Code"
     if isinstance(code, str) and is_local(code):
         path = (scope.base / code.removeprefix("file://")).resolve()
         if path.is_file():  # a changed archive is extracted again on the template's reload

@@ -86,15 +86,8 @@ def _check(name: str, spec: Mapping[str, Any], value: Any) -> None:
                 raise TemplateError(where, "", f"{item} is above its MaxValue of {spec['MaxValue']}")
 
 
-def parameter_values(declared: Mapping[str, Any], given: Mapping[str, Any], *, source: str,
-                     extra_ok: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Each declared parameter's value (a Missing where it has none). `given` names only declared
-    parameters (and `extra_ok`, names Fn::ImportValue may ask for), as CloudFormation insists."""
-    unknown = sorted(set(given) - set(declared) - set(extra_ok))
-    if unknown:
-        raise TemplateError("Parameters", ", ".join(unknown),
-                            f"{source} names parameters the template does not declare (it declares: "
-                            f"{', '.join(sorted(declared)) or 'none'})")
+def parameter_values(declared: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Each declared parameter's value (a Missing where it has none), typed and checked."""
     values: dict[str, Any] = {}
     for name, spec in declared.items():
         if not isinstance(spec, dict):

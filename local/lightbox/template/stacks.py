@@ -23,6 +23,11 @@ from lightbox.template.model import Finding, Resource
 from lightbox.template.parameters import Missing, parameter_values, pseudo_parameters
 from lightbox.template.sam import SAM_TRANSFORM, Origins, translate
 
+# Types whose properties must evaluate, or the template is refused: what runs depends on all of them.
+# Any other resource's property that cannot be evaluated is left out, with a line saying so.
+_ESSENTIAL = {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket",
+              "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule", "AWS::Scheduler::Schedule",
+              "Custom::S3BucketNotifications", "AWS::CloudFormation::Stack"}
 _KNOWN_TRANSFORMS = {SAM_TRANSFORM, "AWS::LanguageExtensions", "AWS::Include"}
 _BUILDERS = {
     "AWS::Lambda::Function": functions.build_function,
@@ -52,7 +57,15 @@ class Stack:
         load.files.append(path)
         imports = _import_names(doc) & set(given)
         load.imports.update({k: given[k] for k in imports})
-        self.parameters = parameter_values(doc.get("Parameters") or {}, given, source=source, extra_ok=imports)
+        declared = doc.get("Parameters") or {}
+        self.parameters = parameter_values(declared, given)
+        for name in sorted(set(given) - set(declared) - imports):
+            # AWS refuses a value for a parameter the template does not declare; SAM CLI takes it and Refs to
+            # that name then resolve. Templates made for SAM CLI rely on it, so it is taken, and said.
+            load.findings.append(Finding(f"Parameters.{name}", source, "", "the template does not declare it; AWS "
+                                         "would refuse the value at deploy (taken here, as SAM CLI takes it)",
+                                         "warning"))
+            self.parameters[name] = given[name]
         doc = expand_includes(doc, self.base, load.files)
         doc = expand_language_extensions(doc, self.parameters)
         cdk.rewrite_assets(doc)
@@ -233,17 +246,23 @@ class Stack:
         return child
 
     # -- building ----------------------------------------------------------------------------
-    def _res(self, logical_id: str, resolve: bool) -> Res:
+    def _res(self, logical_id: str) -> Res:
         name, kind, event = self.user_name(logical_id)
-        raw = self.raw[logical_id]
+        raw, essential = self.raw[logical_id], self.exists[logical_id] in _ESSENTIAL
         props: dict[str, Any] = self._raw_props(logical_id)
-        if resolve:
+        if essential:
             props = self.evaluator.resolve(props, self._where(logical_id))
+        else:  # what cannot be evaluated is left out and said: it does not stop the rest
+            def report(exc: TemplateError) -> None:
+                self.load.findings.append(Finding(exc.resource, kind, exc.prop, f"{exc.message}; AWS would refuse "
+                                                  "this template at deploy (left out here)", "warning"))
+
+            props = self.evaluator.resolve_leniently(props, self._where(logical_id), report)
         meta = raw.get("Metadata") if isinstance(raw.get("Metadata"), dict) else {}
         try:
             physical = self.attributes.physical_name(logical_id)
         except TemplateError:
-            if resolve:
+            if essential:
                 raise
             physical = logical_id
         return Res(logical_id, self.exists[logical_id], name, kind, event, props, meta, physical)
@@ -253,16 +272,7 @@ class Stack:
         layers_first = sorted(self.exists, key=lambda k: self.exists[k] != "AWS::Lambda::LayerVersion")
         for logical_id in layers_first:
             kind = self.exists[logical_id]
-            emulated = kind in _BUILDERS or kind in catalog.API_TYPES or kind in (
-                "AWS::Lambda::LayerVersion", "AWS::CloudFormation::Stack")
-            try:
-                res = self._res(logical_id, resolve=True)
-            except TemplateError as exc:
-                if emulated:
-                    raise
-                res = self._res(logical_id, resolve=False)
-                self.load.finding(res, exc.prop, f"{exc.message}; AWS would refuse this template at deploy",
-                                  kind="warning")
+            res = self._res(logical_id)
             self.load.resources[f"{self.identity.path}/{logical_id}".lstrip("/")] = Resource(
                 f"{self.identity.path}/{logical_id}".lstrip("/"), logical_id, kind, res.props, res.physical,
                 self.identity.path, res.user_type)

@@ -111,13 +111,26 @@ def test_a_refused_template_says_where_and_what_in_one_line(tmp_path: Path, text
     assert str(err.value) == expected.format(t=path, d=tmp_path)
 
 
-def test_an_override_of_a_parameter_the_template_lacks_is_refused(tmp_path: Path) -> None:
+def test_an_override_of_a_parameter_the_template_lacks_is_taken_as_sam_cli_takes_it_and_said(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
-    path.write_text("Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n")
-    with pytest.raises(LightboxError) as err:
-        load_template(path, parameter_overrides={"Stage": "prod"})
-    assert str(err.value) == ("Parameters.Stage: --parameter-overrides names parameters the template does not "
-                              "declare (it declares: Env)")
+    path.write_text("Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n"
+                    "  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub '${Stage}-q'}}\n")
+    t = load_template(path, parameter_overrides={"Stage": "prod"})
+    assert set(t.queues) == {"prod-q"}
+    assert [f.line() for f in t.shown()] == [
+        "Parameters.Stage (--parameter-overrides): the template does not declare it; AWS would refuse the value at "
+        "deploy (taken here, as SAM CLI takes it)"]
+
+
+def test_what_cannot_be_evaluated_outside_what_runs_is_left_out_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+                    "      RoleName: r\n      Tags: [{Key: a, Value: !Ref Nope}]\n")
+    t = load_template(path)
+    assert t.resources["Role"].properties == {"RoleName": "r", "Tags": [{"Key": "a"}]}
+    assert [f.line() for f in t.shown()] == [
+        "Role (AWS::IAM::Role): Tags[0].Value: Ref Nope names no parameter or resource of this template; AWS would "
+        "refuse this template at deploy (left out here)"]
 
 
 def test_a_missing_template_says_how_to_fix(tmp_path: Path) -> None:
