@@ -96,6 +96,10 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
                                                     "these routes are not served: {routes}", route)
                 continue
             uri = integration.get("uri")
+            if integration.get("integrationSubtype"):  # an HTTP API's AWS service integration (SQS-SendMessage ...)
+                found.problem("DefinitionBody", f"{integration['integrationSubtype']} service integrations are not "
+                                                "emulated; these routes are not served: {routes}", route)
+                continue
             if isinstance(uri, str) and "${stageVariables." in uri:
                 found.problem("DefinitionBody", "integrations through stage variables are not resolved; these "
                                                 "routes are not served: {routes}", route)

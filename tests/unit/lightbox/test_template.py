@@ -256,3 +256,33 @@ def test_cdk_assets_and_construct_names(tmp_path: Path) -> None:
                  head="")
     fn = load_template(path, data_dir=tmp_path / "data").function("Handler")
     assert fn.code_uri == tmp_path / "asset.abc" and fn.handler_found and fn.logical_id == "HandlerABC123"
+
+
+def test_import_values_given_as_overrides_and_service_integrations_said(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties:
+            Handler: app.handler
+            CodeUri: fn/
+            Runtime: python3.12
+            Environment: {Variables: {VPC: !ImportValue network-VpcId}}
+        Api:
+          Type: AWS::Serverless::HttpApi
+          Properties:
+            DefinitionBody:
+              openapi: "3.0.1"
+              info: {title: t, version: "1"}
+              paths:
+                /submit:
+                  post:
+                    x-amazon-apigateway-integration:
+                      type: aws_proxy
+                      integrationSubtype: SQS-SendMessage
+                      payloadFormatVersion: "1.0"
+                      requestParameters: {QueueUrl: x, MessageBody: $request.body}
+    """, parameter_overrides={"network-VpcId": "vpc-123"})
+    assert t.function("Fn").environment["VPC"] == "vpc-123"
+    assert [f.line() for f in t.shown()] == [
+        "Api (AWS::Serverless::HttpApi): DefinitionBody: SQS-SendMessage service integrations are not emulated; "
+        "these routes are not served: POST /submit"]

@@ -138,3 +138,36 @@ def test_strict_turns_every_line_into_an_error(tmp_path: Path) -> None:
         refuse_not_emulated(t)
     assert str(err.value) == ("Table: tables are not created locally yet; calls to it from functions fail "
                               "(AWS::DynamoDB::Table; not emulated, and --strict refuses it)")
+
+
+def test_more_lines_for_raw_resources() -> None:
+    t = load_template(HERE / "templates" / "more-lines" / "template.yaml", data_dir=Path("/tmp/lightbox-test"))
+    assert lines(t) == [
+        "Meta (AWS::CDK::Metadata): Condition: names no condition of this template: 'Undeclared' (Conditions: none); "
+        "AWS would refuse this template at deploy (the resource is kept)",
+        "Layer (AWS::Lambda::LayerVersion): Content: {'S3Bucket': 'b', 'S3Key': 'l.zip'} is not a local folder or "
+        ".zip; functions using this layer run without it",
+        "Fn (AWS::Lambda::Function): CodeUri: is SAM's property; AWS::Lambda::Function takes Code, and AWS would "
+        "refuse it at deploy (read as Code here, as SAM CLI reads it)",
+        "Mapping (AWS::Lambda::EventSourceMapping): ScalingConfig.MaximumConcurrency: is not enforced; the workers "
+        "run batches as they come",
+        "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied: the function gets the scheduled event "
+        "as it is",
+        "Rule (AWS::Events::Rule): Targets[1]: arn:aws:sqs:us-east-1:000000000000:Q is not a function: it is not "
+        "invoked",
+        "Sched (AWS::Scheduler::Schedule): StartDate: is not applied: the schedule fires from start-up until lightbox "
+        "stops",
+        "Far (AWS::CloudFormation::Stack): TemplateURL: 'https://s3.amazonaws.com/b/child.yaml' is not a local "
+        "template: this nested stack is not loaded, its resources do not exist locally",
+        "Ws (AWS::ApiGatewayV2::Api): ProtocolType: WebSocket APIs are not emulated; their routes are not served",
+        "Spec (AWS::ApiGateway::RestApi): BodyS3Location: {'Bucket': 'b', 'Key': 'k.yaml'} is not a local file: its "
+        "routes are not served",
+        "Lost (AWS::ApiGateway::Method): ResourceId: 'nowhere' is not a resource of a REST API of this template: this "
+        "method is not served",
+        "H2 (AWS::ApiGatewayV2::Api): GET /same is also a route of H1: all APIs share one port locally, and one of "
+        "them answers it",
+        "Inv (AWS::Lambda::EventInvokeConfig): FunctionName: elsewhere is not a function of this template",
+        "Notes (Custom::S3BucketNotifications): BucketName: not-mine is not a bucket of this template: its "
+        "notifications are not sent",
+    ]
+    assert t.function("Fn").handler_found  # CodeUri was read as Code
