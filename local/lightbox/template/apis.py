@@ -22,6 +22,7 @@ from lightbox.template.openapi import BodyRoutes, function_arn, read_body
 
 @dataclass
 class _Api:
+    id: str
     res: Res
     http: bool
     body: Any = None
@@ -50,14 +51,14 @@ class ApiCollector:
             elif body is None and location is not None:
                 scope.load.finding(res, "BodyS3Location", f"{location!r} is not a local file: its routes are not "
                                                           "served")
-            self.apis[ref] = _Api(res, False, body)
+            self.apis[ref] = _Api(ref, res, False, body)
             self.roots[str(scope.attributes.get_att(res.logical_id, "RootResourceId")[0])] = ref
         elif kind == "AWS::ApiGatewayV2::Api":
             protocol = str(p.get("ProtocolType", "HTTP")).upper()
             if protocol == "WEBSOCKET":
                 scope.load.finding(res, "ProtocolType", "WebSocket APIs are not emulated; their routes are not served")
                 return
-            self.apis[ref] = _Api(res, True, p.get("Body"), ["$default"])
+            self.apis[ref] = _Api(ref, res, True, p.get("Body"), ["$default"])
             if "Target" in p:  # quick create: one route (RouteKey, default $default) to one function
                 route = Res(res.logical_id, "quick-create", res.name, res.user_type, None,
                             {"ApiId": ref, "RouteKey": p.get("RouteKey", "$default"), "QuickTarget": p["Target"]},
@@ -163,7 +164,7 @@ class ApiCollector:
         for arn, method, path, version, authorizer in found.routes:
             function = arn.rsplit(":function:", 1)[-1].split(":")[0]
             event = events.get((function, method, path)) or f"{method} {path}"
-            route = HttpRoute(method, path, version, event, api.res.name, stage, authorizer)
+            route = HttpRoute(method, path, version, event, api.res.name, stage, authorizer, api.id)
             scope.load.triggers.append(PendingTrigger(arn, route, api.res, "DefinitionBody"))
         for (prop, message), routes in found.problems.items():
             listed = ", ".join(routes)

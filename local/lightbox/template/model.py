@@ -16,6 +16,7 @@ class HttpRoute:
     api: str = ""  # the API's name as the user wrote it (ServerlessHttpApi, MyApi, Child/Api)
     stage: str = ""  # REST: the stage (Prod); HTTP: $default
     authorizer: str | None = None  # recorded, not enforced (a not-emulated line says so)
+    api_id: str = field(default="", compare=False)  # what the API's Ref gives (a deterministic id)
 
 
 def s3_filter_matches(events: tuple[str, ...], prefix: str, suffix: str, event_name: str, key: str) -> bool:
