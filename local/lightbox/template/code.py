@@ -97,9 +97,10 @@ def inline_extension(runtime: str) -> str:
     return ""
 
 
-def inline_folder(source: str, runtime: str, data_dir: Path, owner: str) -> Path:
-    """`owner` (stack path and logical id) names the folder; the file is rewritten only when it changes."""
-    folder = data_dir / "code" / "inline" / _slug(owner)
+def inline_folder(source: str, runtime: str, data_dir: Path, owner: str, template: Path) -> Path:
+    """A folder per function (`owner`: its stack path and logical id) of each template; the file is
+    rewritten only when the code changes."""
+    folder = data_dir / "code" / "inline" / f"{_slug(owner)}-{_key(template.resolve())}"
     file = folder / f"index{inline_extension(runtime)}"
     if file.is_file() and file.read_text() == source:
         return folder

@@ -51,11 +51,16 @@ def _code(scope: Scope, res: Res, runtime: str) -> tuple[Path, str | None]:
         return folder, None if path.exists() else f"{path} does not exist"
     if isinstance(code, dict) and isinstance(code.get("ZipFile"), str):
         owner = f"{scope.identity.path}/{res.logical_id}" if scope.identity.path else res.logical_id
-        return inline_folder(code["ZipFile"], runtime, scope.load.data_dir, owner), None
+        return inline_folder(code["ZipFile"], runtime, scope.load.data_dir, owner, scope.base), None
     if isinstance(code, dict) and "S3Bucket" in code:
         where = f"s3://{code.get('S3Bucket')}/{code.get('S3Key')}"
         return scope.base, f"{where} is an S3 location, which is not fetched (give a local path)"
     return scope.base, f"{code!r} is not local code (a folder, a .zip, a file, or ZipFile)"
+
+
+def _image_uri(res: Res) -> str | None:
+    code = res.props.get("Code")
+    return checks.optional_string(code.get("ImageUri"), res.name, "Code.ImageUri") if isinstance(code, dict) else None
 
 
 def build_function(scope: Scope, res: Res) -> None:
@@ -100,8 +105,7 @@ def build_function(scope: Scope, res: Res) -> None:
         function_name=res.physical,
         logical_id=res.logical_id,
         package_type=package_type,
-        image_uri=checks.optional_string((checks.mapping(p.get("Code"), name, "Code") if isinstance(
-            p.get("Code"), dict) else {}).get("ImageUri"), name, "Code.ImageUri") if image else None,
+        image_uri=_image_uri(res) if image else None,
         architectures=tuple(checks.strings(p.get("Architectures"), name, "Architectures")) or ("x86_64",),
         reserved_concurrency=checks.optional_integer(p.get("ReservedConcurrentExecutions"), name,
                                                      "ReservedConcurrentExecutions"),

@@ -47,10 +47,10 @@ def test_a_single_file_is_alone_in_its_folder_and_edits_show(tmp_path: Path) -> 
 
 
 def test_inline_code_is_where_cloudformation_puts_it(tmp_path: Path) -> None:
-    folder = inline_folder("def handler(e, c): pass\n", "python3.12", tmp_path, "Child/Fn")
+    folder = inline_folder("def handler(e, c): pass\n", "python3.12", tmp_path, "Child/Fn", tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["index.py"]
-    assert (inline_folder("exports.handler = 1\n", "nodejs20.x", tmp_path, "Js") / "index.js").is_file()
-    inline_folder("def handler(e, c): return 2\n", "python3.12", tmp_path, "Child/Fn")
+    assert (inline_folder("exports.handler = 1\n", "nodejs20.x", tmp_path, "Js", tmp_path) / "index.js").is_file()
+    inline_folder("def handler(e, c): return 2\n", "python3.12", tmp_path, "Child/Fn", tmp_path)
     assert (folder / "index.py").read_text() == "def handler(e, c): return 2\n"
 
 
@@ -89,6 +89,8 @@ def test_template_code_forms_and_a_zipped_layer(tmp_path: Path) -> None:
     zipped = t.function("Zipped")
     assert (zipped.code_uri / "app.py").is_file() and zipped.handler_found
     assert (zipped.layers[0] / "bootstrap").is_file()
-    assert t.function("Inline").code_uri.name == "Inline" and t.function("Inline").handler_found
+    inline = t.function("Inline")
+    assert inline.code_uri.name.startswith("Inline-") and inline.handler_found
+    assert inline.code_uri != inline_folder("", "python3.12", tmp_path / "data", "Inline", tmp_path / "other")
     assert t.function("Here").code_uri == tmp_path and t.function("Here").handler_found  # no CodeUri: "."
     assert tmp_path / "fn.zip" in t.files  # a changed archive reloads the template
