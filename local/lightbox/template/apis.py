@@ -9,6 +9,7 @@ The gateway serves every API on one port without the stage in the path, as `sam 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,3 +170,16 @@ class ApiCollector:
         for (prop, message), routes in found.problems.items():
             listed = ", ".join(routes)
             scope.load.finding(api.res, prop, message.replace("{routes}", listed))
+
+
+def say_unrouted_events(scope: Scope, user_name: Callable[[str], tuple[str, str, str | None]]) -> None:
+    """A SAM Api/HttpApi event the transform made no route of (SAM leaves a DefinitionBody as written unless
+    MergeDefinitions is set, on AWS too) is said, not silently missing. `user_name`: a function's physical name -> its user's name."""
+    routed = {(p.function.split(":function:")[-1].split(":")[0], p.trigger.event_name)
+              for p in scope.load.triggers if isinstance(p.trigger, HttpRoute)}
+    for (function, method, path), event in scope.sam_api_events().items():
+        if (function, event) not in routed:
+            name, kind, _ = user_name(function)
+            scope.load.finding(Res(function, kind, name, kind, event, {}, {}, ""), "",
+                               f"{method} {path} is not a route of its API: SAM adds events to an API that has a "
+                               "DefinitionBody only with MergeDefinitions: true (on AWS too); it is not served")

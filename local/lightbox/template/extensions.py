@@ -40,6 +40,16 @@ def local_path(base: Path, location: str) -> Path:
     return (base / location.removeprefix("file://")).resolve()
 
 
+def import_names(node: Any) -> set[str]:
+    """The literal names a template's Fn::ImportValue ask for (a given value for one is not a parameter)."""
+    if isinstance(node, dict):
+        found = {node["Fn::ImportValue"]} if isinstance(node.get("Fn::ImportValue"), str) else set()
+        return found.union(*(import_names(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(import_names(v) for v in node))
+    return set()
+
+
 def expand_includes(node: Any, base: Path, files: list[Path], where: str = "") -> Any:
     """Every `Fn::Transform: {Name: AWS::Include, Parameters: {Location: FILE}}` replaced by FILE's content."""
     if isinstance(node, list):

@@ -15,6 +15,7 @@ from typing import Any
 
 from lightbox.exceptions import TemplateError
 from lightbox.template.attributes import StackIdentity
+from lightbox.template.model import Finding
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,18 @@ def _check(name: str, spec: Mapping[str, Any], value: Any) -> None:
                 raise TemplateError(where, "", f"{item} is above its MaxValue of {spec['MaxValue']}")
 
 
+def undeclared(declared: Mapping[str, Any], given: Mapping[str, Any], imports: set[str], source: str) -> list[Finding]:
+    """AWS refuses a value for a parameter the template does not declare; SAM CLI takes it, and Refs to
+    that name then resolve. Templates made for SAM CLI rely on it, so it is taken (parameter_values), and said."""
+    return [Finding(f"Parameters.{name}", source, "", "the template does not declare it; AWS would refuse the value "
+                    "at deploy (taken here, as SAM CLI takes it)", "warning")
+            for name in sorted(set(given) - set(declared) - imports)]
+
+
 def parameter_values(declared: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Each declared parameter's value (a Missing where it has none), typed and checked."""
-    values: dict[str, Any] = {}
+    """Each declared parameter's value (a Missing where it has none), typed and checked; a given value for
+    a name the template does not declare is kept as it is (see undeclared)."""
+    values: dict[str, Any] = {k: v for k, v in given.items() if k not in declared}
     for name, spec in declared.items():
         if not isinstance(spec, dict):
             raise TemplateError(f"Parameters.{name}", "", "must be a mapping with a Type")

@@ -217,6 +217,10 @@ class Origins:
                 out[(function, "ANY" if method.lower() == "any" else method.upper(), path)] = name
         return out
 
+    def function_of(self, physical_name: str, exists: Mapping[str, str], physical: Callable[[str], str]) -> str:
+        """The SAM function a physical name belongs to (its logical id), or the name itself."""
+        return next((k for k in self._events if k in exists and physical(k) == physical_name), physical_name)
+
     def s3_events(self, exists: Mapping[str, str], physical: Callable[[str], str]
                   ) -> dict[str, dict[str, tuple[tuple[str, ...], str, str]]]:
         """function -> S3 event -> (event types, prefix, suffix): which event a bucket notification came from."""

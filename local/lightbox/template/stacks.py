@@ -18,9 +18,16 @@ from lightbox.template.attributes import Attributes, StackIdentity
 from lightbox.template.building import Load, Res
 from lightbox.template.document import read_template
 from lightbox.template.evaluate import Evaluator, error
-from lightbox.template.extensions import expand_includes, expand_language_extensions, is_local, local_path, transforms
+from lightbox.template.extensions import (
+    expand_includes,
+    expand_language_extensions,
+    import_names,
+    is_local,
+    local_path,
+    transforms,
+)
 from lightbox.template.model import Finding, Resource
-from lightbox.template.parameters import Missing, parameter_values, pseudo_parameters
+from lightbox.template.parameters import Missing, parameter_values, pseudo_parameters, undeclared
 from lightbox.template.sam import SAM_TRANSFORM, Origins, translate
 
 # Types whose properties must evaluate, or the template is refused: what runs depends on all of them.
@@ -41,31 +48,16 @@ _BUILDERS = {
 }
 
 
-def _import_names(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["Fn::ImportValue"]} if isinstance(node.get("Fn::ImportValue"), str) else set()
-        return found.union(*(_import_names(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_import_names(v) for v in node))
-    return set()
-
-
 class Stack:
     def __init__(self, load: Load, path: Path, identity: StackIdentity, given: Mapping[str, Any], source: str) -> None:
         self.load, self.path, self.base, self.identity = load, path, path.parent, identity
         doc = read_template(path)
         load.files.append(path)
-        imports = _import_names(doc) & set(given)
+        imports = import_names(doc) & set(given)
         load.imports.update({k: given[k] for k in imports})
-        declared = doc.get("Parameters") or {}
-        self.parameters = parameter_values(declared, given)
-        for name in sorted(set(given) - set(declared) - imports):
-            # AWS refuses a value for a parameter the template does not declare; SAM CLI takes it and Refs to
-            # that name then resolve. Templates made for SAM CLI rely on it, so it is taken, and said.
-            load.findings.append(Finding(f"Parameters.{name}", source, "", "the template does not declare it; AWS "
-                                         "would refuse the value at deploy (taken here, as SAM CLI takes it)",
-                                         "warning"))
-            self.parameters[name] = given[name]
+        self.parameters = parameter_values(doc.get("Parameters") or {}, {k: v for k, v in given.items()
+                                                                         if k not in imports})
+        load.findings.extend(undeclared(doc.get("Parameters") or {}, given, imports, source))
         doc = expand_includes(doc, self.base, load.files)
         doc = expand_language_extensions(doc, self.parameters)
         cdk.rewrite_assets(doc)
@@ -278,6 +270,8 @@ class Stack:
                 self.identity.path, res.user_type)
             self._build_one(collector, res)
         collector.finish(self)
+        apis.say_unrouted_events(self, lambda fn: self.user_name(self.origins.function_of(
+            fn, self.exists, self.attributes.physical_name)))
         self.load.exports.update(self.exports())
 
     def _build_one(self, collector: apis.ApiCollector, res: Res) -> None:

@@ -286,3 +286,34 @@ def test_import_values_given_as_overrides_and_service_integrations_said(tmp_path
     assert [f.line() for f in t.shown()] == [
         "Api (AWS::Serverless::HttpApi): DefinitionBody: SQS-SendMessage service integrations are not emulated; "
         "these routes are not served: POST /submit"]
+
+
+def test_an_event_sam_does_not_add_to_a_definition_body_is_said(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        MyApi:
+          Type: AWS::Serverless::Api
+          Properties:
+            StageName: dev
+            DefinitionBody:
+              swagger: "2.0"
+              info: {title: t}
+              paths:
+                /a:
+                  get:
+                    x-amazon-apigateway-integration:
+                      httpMethod: POST
+                      type: aws_proxy
+                      uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties:
+            Handler: app.handler
+            Runtime: python3.12
+            CodeUri: fn/
+            Events:
+              B: {Type: Api, Properties: {Path: /b, Method: get, RestApiId: !Ref MyApi}}
+    """)
+    assert [(r.method, r.path) for _, r in t.routes()] == [("GET", "/a")]
+    assert [f.line() for f in t.shown()] == [
+        "Fn (AWS::Serverless::Function): Events.B: GET /b is not a route of its API: SAM adds events to an API that "
+        "has a DefinitionBody only with MergeDefinitions: true (on AWS too); it is not served"]
