@@ -174,7 +174,8 @@ class ApiCollector:
 
 def say_unrouted_events(scope: Scope, user_name: Callable[[str], tuple[str, str, str | None]]) -> None:
     """A SAM Api/HttpApi event the transform made no route of (SAM leaves a DefinitionBody as written unless
-    MergeDefinitions is set, on AWS too) is said, not silently missing. `user_name`: a function's physical name -> its user's name."""
+    MergeDefinitions is set, on AWS too) is said, not silently missing. `user_name`: a function's physical
+    name -> its user's name."""
     routed = {(p.function.split(":function:")[-1].split(":")[0], p.trigger.event_name)
               for p in scope.load.triggers if isinstance(p.trigger, HttpRoute)}
     for (function, method, path), event in scope.sam_api_events().items():
