@@ -40,8 +40,12 @@ def pick_template(path: Path, given: bool) -> tuple[Path, str | None]:
         if not path.is_file() or built.stat().st_mtime >= path.stat().st_mtime:
             return built, f"using {built} (sam build's output, newer than {path.name})"
         return path, f"not using {built}: it is older than {path.name} (run sam build again to use it)"
-    if not path.is_file() and (path.parent / "cdk.out" / "manifest.json").is_file():
-        return path.parent / "cdk.out", f"no {path.name}: using the CDK app in {path.parent / 'cdk.out'}"
+    if not path.is_file():
+        for other in ("template.yml", "template.json"):  # SAM CLI's other default names, in its order
+            if (path.parent / other).is_file():
+                return path.parent / other, None
+        if (path.parent / "cdk.out" / "manifest.json").is_file():
+            return path.parent / "cdk.out", f"no {path.name}: using the CDK app in {path.parent / 'cdk.out'}"
     return path, None
 
 

@@ -138,6 +138,10 @@ def test_the_template_sam_cli_would_pick(tmp_path: Path) -> None:
     os.utime(built, (500_000, 500_000))
     assert pick_template(default, given=False) == (
         default, f"not using {built}: it is older than template.yaml (run sam build again to use it)")
+    json_app = tmp_path / "json-app"
+    json_app.mkdir()
+    (json_app / "template.json").write_text("{}")
+    assert pick_template(json_app / "template.yaml", given=False) == (json_app / "template.json", None)
     other = tmp_path / "cdk-app"
     (other / "cdk.out").mkdir(parents=True)
     (other / "cdk.out" / "manifest.json").write_text("{}")
