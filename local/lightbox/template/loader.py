@@ -79,9 +79,11 @@ def load_template(
     for name, file in tops:
         prefix = name if len(tops) > 1 else ""
         ident = StackIdentity(prefix, name, stack_id(region, account_id, name), region, account_id, sqs_endpoint)
-        declared = set(read_template(file).get("Parameters") or {}) if len(tops) > 1 else set(given)
-        Stack(load, file, ident, {k: v for k, v in given.items() if k in declared or len(tops) == 1},
-              "--parameter-overrides").build()
+        mine = given
+        if len(tops) > 1:  # each stack of a CDK app takes the overrides it declares
+            declared = set(read_template(file).get("Parameters") or {})
+            mine = {k: v for k, v in given.items() if k in declared}
+        Stack(load, file, ident, mine, "--parameter-overrides").build()
     template = _finish(load, path, tops[0][0])
     if env_vars is not None:
         _apply_env_vars(template, env_vars)
