@@ -1,7 +1,8 @@
-"""`lightbox up | worker | scheduler | serve | invoke | event generate | status | dlq`.
+"""`lightbox up | validate | worker | scheduler | serve | invoke | event generate | status | dlq`.
 
-Every command reads template.yaml in the current directory unless `-t PATH` names another.
-Flags fall back to environment variables (see local/settings.py), then to config.
+Every command reads template.yaml in the current directory unless `-t PATH` names another (after
+`sam build`, .aws-sam/build/template.yaml when it is newer). Flags fall back to samconfig.toml (as
+SAM CLI reads it), then environment variables (lightbox/config.py), then defaults.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any
 
 from lightbox import config
 from lightbox.config import Settings
-from lightbox.exceptions import LightboxError
+from lightbox.exceptions import LightboxError, TemplateErrors
 
 
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    given = {k: getattr(args, k, None) for k in ("template", "host", "port", "workers", "redis_url", "s3_endpoint",
-                                                 "webhook_token", "bucket_events")}
-    return Settings.load(parameter_overrides=config.parameter_overrides(getattr(args, "parameter_overrides", None)),
-                         **given, **extra)
+def _settings(args: argparse.Namespace, command: str = "local_start_api", announce: bool = False,
+              **extra: Any) -> Settings:
+    from lightbox.stack.options import command_settings
+
+    return command_settings(args, command, announce, **extra)
 
 
 def _state_file(settings: Settings) -> Path:
@@ -33,31 +34,15 @@ def _state_file(settings: Settings) -> Path:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from lightbox.stack import summary
     from lightbox.stack.up import Stack
 
-    settings = _settings(args)
+    settings = _settings(args, announce=True)
     stack = Stack(settings).start()
     _state_file(settings).parent.mkdir(parents=True, exist_ok=True)
     _state_file(settings).write_text(json.dumps({"redis_url": settings.redis_url, "s3_endpoint": settings.s3_endpoint,
                                                  "url": stack.url}))
-    t = stack.template
-    print(f"lightbox: {t.path} ({len(t.functions)} functions)")
-    print(f"  gateway     {stack.url}")
-    for fn, route in sorted(t.routes(), key=lambda r: r[1].path):
-        print(f"    {route.method:7} {stack.url}{route.path}  -> {fn.name}")
-    print(f"  SQS API     {settings.public_sqs_endpoint}   (AWS_ENDPOINT_URL_SQS for functions)")
-    print(f"  S3          {settings.s3_endpoint}{'  (embedded moto server)' if 's3' in stack.embedded else ''}")
-    print(f"  Redis       {settings.redis_url}{'  (embedded redis-server)' if 'redis' in stack.embedded else ''}")
-    print(f"  bucket events: {stack.bucket_events_mode}; workers: {len(stack.workers)}")
-    for fn in t.functions.values():
-        for trig in fn.triggers:
-            kind = type(trig).__name__.removesuffix("Trigger")
-            if kind != "HttpRoute":
-                print(f"    {fn.name:20} {kind}: {', '.join(f'{k}={v}' for k, v in vars(trig).items())}")
-    for bucket in t.buckets.values():
-        for note in bucket.queue_notifications:
-            print(f"    {bucket.name:20} -> queue {note.queue}: events={note.events}, prefix={note.prefix}, "
-                  f"suffix={note.suffix}")
+    print("\n".join([*summary.up_lines(stack), *summary.finding_lines(stack.template, args.verbose)]))
     print("Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -66,6 +51,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         while not stop.wait(1.0):
+            if settings.hot_reload:
+                for line in stack.reload_if_changed():
+                    print(line, flush=True)
             for i, proc in enumerate(stack.workers):
                 if proc.poll() is not None:  # a crashed worker is replaced; its job is recovered by RQ
                     logging.getLogger("lightbox").warning("worker %s exited (%s); starting another",
@@ -110,12 +98,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
     from lightbox.eventbridge.rules import schedules
     from lightbox.sqs.queues import Broker
-    from lightbox.template.loader import load_template
+    from lightbox.template.loader import load_for
 
     settings = _settings(args)
     if not settings.redis_url:
         raise LightboxError("lightbox scheduler needs REDIS_URL (or --redis-url)")
-    template = load_template(settings.template, parameter_overrides=settings.parameter_overrides)
+    template = load_for(settings)
     scheduler = schedules(Broker(template, Redis.from_url(settings.redis_url)))
     _serve_metrics(args)
     stop = threading.Event()
@@ -138,7 +126,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     from lightbox.runtime.environ import install_scoped_environ
     from lightbox.runtime.invoke import build_runtime
 
-    settings = _settings(args)
+    settings = _settings(args, command="local_invoke")
     install_scoped_environ()
     runtime = build_runtime(settings)
     text = sys.stdin.read() if args.event in (None, "-") else Path(args.event).read_text()
@@ -147,6 +135,25 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     if not inv.ok:
         return 1
     print(json.dumps(inv.result, indent=2, default=str))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Load the template as `up` would; print what will run and what is not emulated."""
+    from lightbox.runtime.invoke import runtime_findings
+    from lightbox.stack import summary
+    from lightbox.template.loader import load_for, refuse_not_emulated
+
+    settings = _settings(args, announce=True)
+    template = load_for(settings)
+    print("\n".join([*summary.template_lines(template), *summary.finding_lines(template, args.verbose)]))
+    if settings.strict:
+        try:
+            refuse_not_emulated(template, runtime_findings(template))
+        except TemplateErrors as exc:
+            for line in str(exc).splitlines():
+                print(f"lightbox: error: {line}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -169,14 +176,13 @@ def _broker(settings: Settings):  # type: ignore[no-untyped-def]
     from redis import Redis
 
     from lightbox.sqs.queues import Broker
-    from lightbox.template.loader import load_template
+    from lightbox.template.loader import load_for
 
     state = _state_file(settings)
     url = settings.redis_url or (json.loads(state.read_text())["redis_url"] if state.is_file() else None)
     if not url:
         raise LightboxError("no Redis to ask: run `lightbox up` here first, or set REDIS_URL")
-    return Broker(load_template(settings.template, parameter_overrides=settings.parameter_overrides),
-                  Redis.from_url(url))
+    return Broker(load_for(settings), Redis.from_url(url))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -212,8 +218,15 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("-t", "--template", help="SAM template (env LIGHTBOX_TEMPLATE; default template.yaml)")
-        sp.add_argument("--parameter-overrides", action="append", help="Name=Value [Name=Value ...]")
+        sp.add_argument("-t", "--template", help="SAM or CloudFormation template, or a cdk.out folder (env "
+                                                 "LIGHTBOX_TEMPLATE; default template.yaml)")
+        sp.add_argument("--parameter-overrides", action="append",
+                        help="Name=Value ... or ParameterKey=Name,ParameterValue=Value ... (quote values with spaces)")
+        sp.add_argument("--env-vars", help="SAM CLI's env.json: function environment overrides (env LIGHTBOX_ENV_VARS)")
+        sp.add_argument("--config-file", help="samconfig file (default samconfig.toml next to the template)")
+        sp.add_argument("--config-env", help="samconfig environment (default: default)")
+        sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logs; also list what the template has that changes nothing locally")
         sp.add_argument("--redis-url", help="use this Redis (env REDIS_URL; default: embedded)")
         sp.add_argument("--s3-endpoint", help="use this S3/MinIO (env S3_ENDPOINT_URL; default: embedded)")
         return sp
@@ -224,7 +237,12 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("-w", "--workers", type=int, help="worker processes (env LIGHTBOX_WORKERS; default 2)")
     up.add_argument("--bucket-events", choices=["auto", "poll", "webhook", "off"])
     up.add_argument("--webhook-token", help="MinIO webhook bearer token (env LIGHTBOX_WEBHOOK_TOKEN)")
+    up.add_argument("--strict", action="store_true", help="refuse to start when anything is not emulated")
     up.set_defaults(func=cmd_up)
+
+    validate = common(sub.add_parser("validate", help="load the template; say what runs and what is not emulated"))
+    validate.add_argument("--strict", action="store_true", help="exit 1 when anything is not emulated")
+    validate.set_defaults(func=cmd_validate)
 
     worker = common(sub.add_parser("worker", help="run queue and async invocations (one process)"))
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
@@ -275,8 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # JSON with LIGHTBOX_LOG_FORMAT=json
     try:
         return int(args.func(args))
-    except (LightboxError, KeyError) as exc:
-        print(f"lightbox: error: {exc}", file=sys.stderr)
+    except LightboxError as exc:
+        for line in str(exc).splitlines():  # one line per error: several come at once from a template
+            print(f"lightbox: error: {line}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"lightbox: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
 
 

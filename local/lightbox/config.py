@@ -7,7 +7,9 @@ settings.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -68,6 +70,9 @@ ENV_VARS = {
     "data_dir": "LIGHTBOX_DATA_DIR",
     "retry_base": "LIGHTBOX_RETRY_BASE_SECONDS",
     "hot_reload": "LIGHTBOX_HOT_RELOAD",
+    "env_vars": "LIGHTBOX_ENV_VARS",
+    "stack_name": "LIGHTBOX_STACK_NAME",
+    "strict": "LIGHTBOX_STRICT",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -102,6 +107,9 @@ class Settings:
     retry_base: float = RETRY_BASE_SECONDS
     hot_reload: bool = True
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    env_vars: Path | None = None  # SAM CLI's --env-vars file: function environment overrides
+    stack_name: str | None = None  # AWS::StackName; None: the template's folder name
+    strict: bool = False  # what is not emulated refuses the template instead of a line at start
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -120,8 +128,11 @@ class Settings:
         settings.port = int(settings.port)
         settings.workers = int(settings.workers)
         settings.retry_base = float(settings.retry_base)
-        if isinstance(settings.hot_reload, str):
-            settings.hot_reload = settings.hot_reload.lower() not in ("0", "false", "no")
+        if settings.env_vars is not None:
+            settings.env_vars = Path(settings.env_vars)
+        for flag in ("hot_reload", "strict"):
+            if isinstance(getattr(settings, flag), str):
+                setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
 
     @property
@@ -130,18 +141,64 @@ class Settings:
 
 
 def parameter_overrides(values: list[str] | None) -> dict[str, str]:
-    """--parameter-overrides Name=Value ... (SAM's ParameterKey=Name,ParameterValue=Value too),
-    else LIGHTBOX_PARAMETER_OVERRIDES."""
+    """--parameter-overrides, else LIGHTBOX_PARAMETER_OVERRIDES (see parse_parameter_overrides)."""
     if not values and os.environ.get(PARAMETER_OVERRIDES_VAR):
         values = [os.environ[PARAMETER_OVERRIDES_VAR]]
     out: dict[str, str] = {}
     for item in values or []:
-        for pair in item.split():
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise LightboxError(f"--parameter-overrides {pair!r}: expected Name=Value")
-            out[key.removeprefix("ParameterKey=")] = value
+        out.update(parse_parameter_overrides(item))
     return out
+
+
+def parse_parameter_overrides(value: object, base: Path | None = None) -> dict[str, str]:
+    """Both of SAM's forms, `Key=Value Key2="a value"` and `ParameterKey=Key,ParameterValue=Value`,
+    quoted as a shell quotes; a list of such strings; a mapping; or `file://values.json|yaml` (a
+    mapping, a list of `Key=Value`, or CloudFormation's [{ParameterKey, ParameterValue}])."""
+    if isinstance(value, dict):
+        return {str(k): env_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        out: dict[str, str] = {}
+        for item in value:
+            if isinstance(item, dict) and "ParameterKey" in item:
+                out[str(item["ParameterKey"])] = env_text(item.get("ParameterValue"))
+            else:
+                out.update(parse_parameter_overrides(item, base))
+        return out
+    try:
+        tokens = shlex.split(str(value))
+    except ValueError as exc:
+        raise LightboxError(f"--parameter-overrides {value!r}: {exc}") from None
+    out = {}
+    for token in tokens:
+        if token.startswith("file://"):
+            out.update(_overrides_file(Path(token.removeprefix("file://")), base))
+            continue
+        if token.startswith("ParameterKey="):
+            key, sep, val = token.removeprefix("ParameterKey=").partition(",ParameterValue=")
+        else:
+            key, sep, val = token.partition("=")
+        if not sep or not key:
+            raise LightboxError(f"--parameter-overrides {token!r}: expected Name=Value or "
+                                "ParameterKey=Name,ParameterValue=Value")
+        out[key] = val
+    return out
+
+
+def env_text(value: object) -> str:
+    """A value given in a file (JSON, YAML) as the text a parameter or variable holds."""
+    return json.dumps(value) if isinstance(value, bool) else "" if value is None else str(value)
+
+
+def _overrides_file(path: Path, base: Path | None) -> dict[str, str]:
+    import yaml
+
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise LightboxError(f"--parameter-overrides file://{path}: {exc}") from None
+    return parse_parameter_overrides(doc if isinstance(doc, dict | list) else str(doc or ""), path.parent)
 
 
 def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -151,12 +208,14 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "template": settings.template, "redis_url": settings.redis_url, "s3_endpoint": settings.s3_endpoint,
         "sqs_endpoint": settings.public_sqs_endpoint, "retry_base": settings.retry_base,
         "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
+        "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
+        "data_dir": settings.data_dir.resolve(),
     }
     for name, value in values.items():
         if value is not None:
             env[ENV_VARS[name]] = str(value)
     if settings.parameter_overrides:
-        env[PARAMETER_OVERRIDES_VAR] = " ".join(f"{k}={v}" for k, v in settings.parameter_overrides.items())
+        env[PARAMETER_OVERRIDES_VAR] = shlex.join(f"{k}={v}" for k, v in settings.parameter_overrides.items())
     return env
 
 

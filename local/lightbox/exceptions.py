@@ -8,11 +8,22 @@ class LightboxError(Exception):
 
 
 class TemplateError(LightboxError):
-    """The SAM template asks for something the emulator cannot run as written."""
+    """The template asks for something the emulator cannot run as written, or that AWS would refuse.
+
+    Its text is one line: `RESOURCE.Property: what is wrong; what is accepted` (`FILE:LINE:COLUMN: ...`
+    for a syntax error, where prop is empty)."""
 
     def __init__(self, resource: str, prop: str, message: str) -> None:
-        self.resource, self.prop = resource, prop
-        super().__init__(f"{resource}.{prop}: {message}")
+        self.resource, self.prop, self.message = resource, prop, message
+        super().__init__(f"{resource}.{prop}: {message}" if prop else f"{resource}: {message}")
+
+
+class TemplateErrors(LightboxError):
+    """Several template errors found at once (the SAM transform's causes, --strict's lines): one line each."""
+
+    def __init__(self, errors: list[TemplateError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
 
 
 class HandlerNotFound(LightboxError):

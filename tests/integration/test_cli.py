@@ -21,16 +21,54 @@ def lightbox(*args: str, stdin: str = "", env: dict[str, str] | None = None,
                           timeout=120, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
 
 
-def test_up_refuses_an_unsupported_event_type(tmp_path: Path) -> None:
+def test_validate_says_what_runs_and_what_is_not_emulated_and_strict_fails(tmp_path: Path) -> None:
     (tmp_path / "fn").mkdir()
     (tmp_path / "fn" / "app.py").write_text("def handler(e, c):\n    return 1\n")
     (tmp_path / "template.yaml").write_text(
-        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
-        "      CodeUri: fn/\n      Runtime: python3.11\n      Events:\n        Stream:\n          Type: DynamoDB\n"
-        "          Properties: {Stream: arn}\n")
-    out = lightbox("up", cwd=tmp_path)
-    assert out.returncode == 2
-    assert "Fn.Events.Stream.Type: DynamoDB events are not emulated" in out.stderr
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties:\n      Handler: app.handler\n      CodeUri: fn/\n      Runtime: python3.11\n"
+        "      Events:\n        Stream:\n          Type: DynamoDB\n"
+        "          Properties: {Stream: arn:aws:dynamodb:us-east-1:1:table/t/stream/x, StartingPosition: LATEST}\n"
+        "        Get:\n          Type: HttpApi\n          Properties: {Path: /items, Method: get}\n")
+    line = ("Fn (AWS::Serverless::Function): Events.Stream: this event source mapping is not emulated yet: DynamoDB "
+            "stream records do not reach Fn")
+    out = lightbox("validate", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        f"lightbox: {tmp_path / 'template.yaml'}: 1 functions, 1 routes, 0 queues, 0 buckets",
+        "  function Fn                           python3.11       app.handler  in fn",
+        "    route    GET     /items  (ServerlessHttpApi, stage $default; payload 2.0)",
+        "not emulated (--strict refuses these):",
+        f"  {line}"]
+    strict = lightbox("validate", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines() == [
+        "lightbox: error: Fn.Events.Stream: this event source mapping is not emulated yet: DynamoDB stream records "
+        "do not reach Fn (AWS::Serverless::Function; not emulated, and --strict refuses it)"]
+
+
+def test_broken_and_wrongly_typed_templates_are_one_line_never_a_traceback(tmp_path: Path) -> None:
+    cases = {
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: [Handler: x\n":
+            "template.yaml:5:1: expected ',' or ']', but got '<stream end>' (YAML syntax); fix the file and load it "
+            "again",
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Handler: app.handler, Code: fn/, "
+        "Runtime: python3.12, Environment: [A]}\n": "Fn.Environment: must be a mapping; got a list (['A'])",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {Handler: app.handler, CodeUri: fn/, Runtime: python3.12, MemorySize: lots}\n":
+            "Fn.MemorySize: must be a whole number; got a string ('lots')",
+        "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {VisibilityTimeout: [30]}\n":
+            "Q.VisibilityTimeout: must be a whole number; got a list ([30])",
+    }
+    (tmp_path / "fn").mkdir()
+    for text, said in cases.items():
+        (tmp_path / "template.yaml").write_text(text)
+        for command in ("validate", "up"):
+            out = lightbox(command, "-p", "0", cwd=tmp_path, env={"LIGHTBOX_DATA_DIR": str(tmp_path / "data")}) \
+                if command == "up" else lightbox(command, cwd=tmp_path)
+            path = f"{tmp_path}/" if said.startswith("template.yaml") else ""
+            assert out.returncode == 2, out.stdout
+            assert out.stderr.splitlines() == [f"lightbox: error: {path}{said}"], command
 
 
 def test_up_refuses_a_handler_that_does_not_exist(tmp_path: Path) -> None:

@@ -99,8 +99,13 @@ def unclaimed(runtime: Runtime, paths: Iterable[str]) -> list[str]:
 def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
     # No static folder: Flask would otherwise answer /static/... itself, shadowing the template's routes.
     app = Flask("lightbox", static_folder=None)
-    routes = RouteTable(runtime.template.routes())
-    template = runtime.template
+    # The route table follows the runtime's template, which a template reload replaces.
+    table: list[tuple[object, RouteTable]] = [(runtime.template, RouteTable(runtime.template.routes()))]
+
+    def routes() -> RouteTable:
+        if table[0][0] is not runtime.template:
+            table[0] = (runtime.template, RouteTable(runtime.template.routes()))
+        return table[0][1]
 
     for bp in blueprints:
         app.register_blueprint(bp)
@@ -112,11 +117,11 @@ def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
 
     @app.get("/_lightbox/health")
     def health() -> Response:
-        return Response(json.dumps({"status": "ok", "functions": sorted(template.functions)}),
+        return Response(json.dumps({"status": "ok", "functions": sorted(runtime.template.functions)}),
                         mimetype="application/json")
 
     def dispatch(path: str = "") -> Response:
-        return answer(runtime, routes, request)
+        return answer(runtime, routes(), request)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app.add_url_rule("/", "dispatch_root", dispatch, methods=methods)

@@ -33,8 +33,8 @@ from lightbox.runtime.context import LambdaContext
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.metrics import observe_invocation
 from lightbox.runtime.sandbox import SandboxPool, close_pools
-from lightbox.template.loader import load_template
-from lightbox.template.model import Function, Template
+from lightbox.template.loader import load_for
+from lightbox.template.model import Finding, Function, Template
 
 log = logging.getLogger("lightbox.invoke")
 
@@ -99,7 +99,7 @@ class Runtime:
         """Template variables win, except where the template leaves a value empty for us to fill."""
         merged = {**self.env, **{k: v for k, v in fn.environment.items() if v != "" or k not in self.env}}
         merged.update({
-            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name or fn.name,  # the physical name, as on Lambda
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_REGION": self.template.region,
@@ -115,6 +115,16 @@ class Runtime:
         """End every warm sandbox thread (a busy one after its call returns)."""
         with self._lock:
             close_pools(self._loaded)
+
+    def replace_template(self, template: Template) -> None:
+        """A reloaded template: every function is imported afresh on its next invocation."""
+        with self._lock:
+            for name in list(self._loaded):
+                if name in self.template.functions:
+                    self._forget(self.template.functions[name])
+                else:
+                    self._loaded.pop(name).pool.close()
+            self.template = template
 
     def _load(self, name: str) -> _Loaded:
         fn = self.template.function(name)
@@ -142,6 +152,9 @@ class Runtime:
                 del sys.modules[mod_name]
 
     def _import(self, fn: Function) -> _Loaded:
+        reason = unsupported(fn)
+        if reason:
+            raise HandlerNotFound(f"{fn.name}: {reason}")
         mtimes = _source_mtimes(self._paths(fn)) if self.hot_reload else {}
         module_path, _, attr = fn.handler.rpartition(".")
         file = fn.code_uri / (module_path.replace(".", "/") + ".py")
@@ -179,7 +192,7 @@ class Runtime:
         inv = Invocation(name, request_id)
         try:
             loaded = self._load(name)
-            context = LambdaContext(fn.name, fn.timeout, fn.memory_size, self.template.region,
+            context = LambdaContext(fn.function_name or fn.name, fn.timeout, fn.memory_size, self.template.region,
                                     self.template.account_id, request_id)
             inv.result = self._call_with_timeout(fn, loaded, event, context)
         except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes
@@ -229,7 +242,22 @@ class Runtime:
             log.error("%s\n%s", json.dumps(line), inv.traceback.rstrip())
 
 
+def unsupported(fn: Function) -> str | None:
+    """Why this runtime cannot run `fn`, or None. The template records any runtime; this one runs
+    Python handlers in-process."""
+    if fn.package_type == "Image":
+        return "PackageType Image functions are not run (they need a container runtime); invocations fail"
+    if not fn.runtime.startswith("python3"):
+        return f"{fn.runtime} functions are not run (only python3.x runs here yet); invocations fail"
+    return None
+
+
+def runtime_findings(template: Template) -> list[Finding]:
+    """One line per function this runtime will not run, as `up` and `validate` print them."""
+    return [Finding(fn.name, template.type_of(fn), "Runtime" if fn.package_type != "Image" else "PackageType",
+                    reason) for fn in template.functions.values() if (reason := unsupported(fn))]
+
+
 def build_runtime(settings: Settings) -> Runtime:
-    template = load_template(settings.template, parameter_overrides=settings.parameter_overrides,
-                             sqs_endpoint=settings.public_sqs_endpoint)
+    template = load_for(settings)
     return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)

@@ -19,18 +19,20 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from lightbox import config
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
+from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
-from lightbox.exceptions import HandlerNotFound
+from lightbox.exceptions import HandlerNotFound, LightboxError
 from lightbox.ops import health, metrics
-from lightbox.runtime.invoke import Runtime, build_runtime
+from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
 from lightbox.services.processes import ManagedProcess, free_port, start_redis, start_s3
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
-from lightbox.template.loader import load_template
+from lightbox.template.loader import load_for, refuse_not_emulated
 from lightbox.template.model import Template
+from lightbox.template.reload import TemplateWatch
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (lightbox/stack/wsgi.py)."""
     checks = health.HealthChecks(broker, settings.s3_endpoint, config.health_files())
     return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
-            minio.blueprint(broker, settings.webhook_token),
+            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
 
@@ -49,6 +51,7 @@ class Stack:
         self.settings = settings
         self.services: list[ManagedProcess] = []
         self.workers: list[subprocess.Popen[bytes]] = []
+        self._retired: list[subprocess.Popen[bytes]] = []  # workers replaced on a template reload
         self._worker_groups: list[int] = []
         self._server: BaseWSGIServer | None = None
         self._threads: list[Any] = []
@@ -58,7 +61,9 @@ class Stack:
     def start(self) -> Stack:
         s = self.settings
         # Load the template first: a template error must stop us before anything is started.
-        load_template(s.template, parameter_overrides=s.parameter_overrides)
+        first = load_for(s)
+        if s.strict:
+            refuse_not_emulated(first, runtime_findings(first))
         if s.port == 0:
             s.port = free_port()
         if not s.redis_url:
@@ -73,9 +78,9 @@ class Stack:
             self.embedded.append("s3")
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
+        self.watch = TemplateWatch(self.template.files)
         try:
-            for name in self.template.functions:  # a handler that cannot be found fails `up`, not a request
-                self.runtime.load(name)
+            self._preload()
         except HandlerNotFound:
             self.stop()
             raise
@@ -90,6 +95,13 @@ class Stack:
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
         return self
+
+    def _preload(self) -> None:
+        """A handler that names no function in its file fails `up`, not a request. One whose file is
+        missing, or that this runtime does not run, fails its invocations instead (`up` said so)."""
+        for fn in self.template.functions.values():
+            if fn.handler_found and unsupported(fn) is None:
+                self.runtime.load(fn.name)
 
     @property
     def url(self) -> str:
@@ -107,9 +119,50 @@ class Stack:
             self._threads.append(poller)
 
     def _start_schedules(self) -> None:
-        scheduler = schedules(self.broker)
-        scheduler.start()
-        self._threads.append(scheduler)
+        self.scheduler = schedules(self.broker)
+        self.scheduler.start()
+        self._threads.append(self.scheduler)
+
+    # -- template reload -----------------------------------------------------------------
+    def reload_if_changed(self) -> list[str]:
+        """When a template file changed: load it again and swap routes, functions and triggers in;
+        the lines to print (what was reloaded, or why not)."""
+        if not self.watch.changed():
+            return []
+        try:
+            new = load_for(self.settings)
+            if self.settings.strict:
+                refuse_not_emulated(new, runtime_findings(new))
+        except LightboxError as exc:
+            return [f"lightbox: {self.settings.template} changed but cannot be loaded; still running the "
+                    "previous one:", *(f"  {line}" for line in str(exc).splitlines())]
+        old = self.template
+        lines = [f"lightbox: {self.settings.template} changed: reloaded ({len(new.functions)} functions, "
+                 f"{len(new.routes())} routes)"]
+        self.watch = TemplateWatch(new.files)
+        self.template = new
+        self.runtime.replace_template(new)
+        self.broker.template = new
+        self._threads.remove(self.scheduler)
+        self.scheduler.stop()
+        self._start_schedules()
+        if set(new.buckets) != set(old.buckets) or new.buckets != old.buckets:
+            if self.bucket_events_mode == "poll":
+                s3_poller.configure(self.broker, str(self.settings.s3_endpoint))
+                if not any(isinstance(t, s3_poller.BucketPoller) for t in self._threads):
+                    self._start_bucket_events()
+            else:
+                changed = ", ".join(sorted(set(new.buckets) ^ set(old.buckets))) or "their notifications"
+                lines.append(f"  buckets changed ({changed}): lightbox configures buckets only on its embedded S3; "
+                             "create them and their notifications in your S3, or restart with the embedded one")
+        for proc in list(self.workers):  # workers take their queues and functions from the template at start
+            self.workers.remove(proc)
+            proc.terminate()  # RQ's warm shutdown: its current job finishes first
+            self._retired.append(proc)
+            self.add_worker()
+        lines.extend(f"  {f.line()}" for f in [*new.shown(), *runtime_findings(new)]
+                     if f not in old.findings and f not in runtime_findings(old))
+        return lines
 
     def fire_schedule(self, key: str, when: datetime) -> None:
         fire_schedule(self.broker, key, when)
@@ -132,7 +185,7 @@ class Stack:
         for proc in self.workers:
             if proc.poll() is None:
                 proc.terminate()  # RQ's warm shutdown: the current job finishes first
-        for proc in self.workers:
+        for proc in [*self.workers, *self._retired]:
             try:
                 proc.wait(timeout=max(5, config.FUNCTION_TIMEOUT * 2))
             except subprocess.TimeoutExpired:

@@ -1,274 +1,196 @@
-"""SAM template -> typed model of functions, triggers, queues, buckets and layers.
+"""A template file (SAM or CloudFormation; a `cdk.out` folder) -> the model the emulator runs.
 
-What does not change local behaviour (Policies, Tracing, Outputs, Conditions, tags ...) is
-accepted and logged at debug level; what would change it and is not emulated is a
-TemplateError naming the resource and the property.
+One path for every kind of template: the SAM transform turns SAM into CloudFormation, and one
+CloudFormation reader (stacks.py) builds the model, child stacks included. Triggers are attached to
+their functions once every stack is read; what is not emulated is collected as findings, which
+`up` and `validate` print and `--strict` refuses.
 """
 
 from __future__ import annotations
 
-import logging
+import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from lightbox import config
-from lightbox.exceptions import TemplateError
-from lightbox.template.intrinsics import Resolver, load_yaml
-from lightbox.template.model import Bucket, Function, Queue, QueueNotification, Template
-from lightbox.template.triggers import key_filter, parse_trigger
+from lightbox.config import Settings
+from lightbox.exceptions import TemplateError, TemplateErrors
+from lightbox.template import cdk
+from lightbox.template.attributes import StackIdentity, stack_id
+from lightbox.template.building import Load, PendingTrigger
+from lightbox.template.code import default_data_dir
+from lightbox.template.document import read_document, read_template
+from lightbox.template.model import Finding, Function, HttpRoute, S3Trigger, SqsTrigger, Template
+from lightbox.template.stacks import Stack
 
-log = logging.getLogger(__name__)
+BUILD_TEMPLATE = Path(".aws-sam") / "build" / "template.yaml"
 
-FUNCTION = "AWS::Serverless::Function"
-LAYER = "AWS::Serverless::LayerVersion"
-QUEUE = "AWS::SQS::Queue"
-BUCKET = "AWS::S3::Bucket"
-# Resources that exist on AWS but need nothing locally (the gateway serves every route itself).
-_INERT = {
-    "AWS::Serverless::HttpApi", "AWS::Serverless::Api", "AWS::IAM::Role", "AWS::IAM::Policy",
-    "AWS::Lambda::Permission", "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
-    "AWS::Lambda::EventSourceMapping", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic",
-}
-_FUNCTION_PROPS = {"Handler", "CodeUri", "Runtime", "Timeout", "MemorySize", "Environment", "Layers", "Events"}
-_PYTHON_RUNTIMES = ("python3.",)
+
+def pick_template(path: Path, given: bool) -> tuple[Path, str | None]:
+    """The file to load, and a note on why when it is not the one named. As `sam local` does after
+    `sam build`, `.aws-sam/build/template.yaml` is used when no template was named (and only when it is
+    newer than template.yaml, so an edit made after the build is not silently ignored); a `cdk.out`
+    folder is used when there is no template.yaml."""
+    if given:
+        return path, None
+    built = path.parent / BUILD_TEMPLATE
+    if built.is_file():
+        if not path.is_file() or built.stat().st_mtime >= path.stat().st_mtime:
+            return built, f"using {built} (sam build's output, newer than {path.name})"
+        return path, f"not using {built}: it is older than {path.name} (run sam build again to use it)"
+    if not path.is_file():
+        for other in ("template.yml", "template.json"):  # SAM CLI's other default names, in its order
+            if (path.parent / other).is_file():
+                return path.parent / other, None
+        if (path.parent / "cdk.out" / "manifest.json").is_file():
+            return path.parent / "cdk.out", f"no {path.name}: using the CDK app in {path.parent / 'cdk.out'}"
+    return path, None
+
+
+def stack_name_for(folder: Path) -> str:
+    """A default AWS::StackName from the template's folder, in CloudFormation's alphabet."""
+    name = re.sub(r"[^A-Za-z0-9-]", "-", folder.resolve().name).strip("-")
+    return name if name[:1].isalpha() else f"stack-{name}" if name else "local"
 
 
 def load_template(
     path: str | Path,
     *,
-    parameter_overrides: Mapping[str, str] | None = None,
+    parameter_overrides: Mapping[str, Any] | None = None,
+    env_vars: Path | None = None,
     sqs_endpoint: str = config.SQS_ENDPOINT,
     region: str = config.REGION,
     account_id: str = config.ACCOUNT_ID,
+    data_dir: Path | None = None,
+    stack_name: str | None = None,
 ) -> Template:
     path = Path(path).resolve()
-    if not path.is_file():
-        raise TemplateError(str(path), "(file)", "template not found; pass -t PATH or run where template.yaml is")
-    doc = load_yaml(path.read_text()) or {}
-    resources: dict[str, Any] = doc.get("Resources") or {}
-    if not resources:
-        raise TemplateError(str(path), "Resources", "the template defines no resources")
-    for section in ("Conditions", "Outputs", "Metadata", "Mappings", "Rules"):
-        if section in doc:
-            log.debug("template: %s accepted and ignored locally", section)
-
-    values: dict[str, Any] = {
-        "AWS::Region": region, "AWS::AccountId": account_id, "AWS::StackName": path.parent.name or "local",
-        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackId": "local",
-    }
-    overrides = dict(parameter_overrides or {})
-    for name, spec in (doc.get("Parameters") or {}).items():
-        if name in overrides:
-            values[name] = overrides.pop(name)
-        elif "Default" in spec:
-            values[name] = spec["Default"]
-        else:
-            raise TemplateError(f"Parameters.{name}", "Default", "no default; pass --parameter-overrides")
-    if overrides:
-        raise TemplateError("Parameters", ", ".join(overrides), "override names a parameter the template lacks")
-
-    names = _physical_names(resources, values)
-
-    def ref(name: str) -> Any:
-        res = resources.get(name)
-        if res is None:
-            raise TemplateError(name, "Ref", "names no parameter or resource in this template")
-        kind = res.get("Type")
-        if kind == QUEUE:
-            return f"{sqs_endpoint}/{account_id}/{names[name]}"
-        if kind == LAYER:
-            return f"arn:aws:lambda:{region}:{account_id}:layer:{name}:1"
-        return names.get(name, name)
-
-    def get_att(name: str, attr: str) -> Any:
-        res = resources.get(name)
-        if res is None:
-            raise TemplateError(name, f"Fn::GetAtt.{attr}", "names no resource in this template")
-        kind, physical = res.get("Type"), names.get(name, name)
-        table = {
-            (QUEUE, "Arn"): f"arn:aws:sqs:{region}:{account_id}:{physical}",
-            (QUEUE, "QueueName"): physical,
-            (QUEUE, "QueueUrl"): f"{sqs_endpoint}/{account_id}/{physical}",
-            (BUCKET, "Arn"): f"arn:aws:s3:::{physical}",
-            (BUCKET, "DomainName"): f"{physical}.s3.amazonaws.com",
-            (BUCKET, "RegionalDomainName"): f"{physical}.s3.{region}.amazonaws.com",
-            (FUNCTION, "Arn"): f"arn:aws:lambda:{region}:{account_id}:function:{physical}",
-        }
-        if (kind, attr) not in table:
-            raise TemplateError(name, f"Fn::GetAtt.{attr}", f"attribute not emulated for {kind}")
-        return table[(kind, attr)]
-
-    resolver = Resolver(values, ref, get_att)
-    layers = {n: _layer_root(path.parent, n, r, resolver) for n, r in resources.items() if r.get("Type") == LAYER}
-    layer_by_arn = {ref(n): root for n, root in layers.items()}
-    globals_fn = (doc.get("Globals") or {}).get("Function") or {}
-
-    functions: dict[str, Function] = {}
-    queues: dict[str, Queue] = {}
-    buckets: dict[str, Bucket] = {}
-    for name, res in resources.items():
-        kind = res.get("Type")
-        props = res.get("Properties") or {}
-        if kind == FUNCTION:
-            functions[name] = _function(path.parent, name, _merge_globals(globals_fn, props), resolver, layer_by_arn)
-        elif kind == QUEUE:
-            q = _queue(name, resolver.resolve(props, name), names[name])
-            queues[q.name] = q
-        elif kind == BUCKET:
-            buckets[names[name]] = _bucket(name, resolver.resolve(props, name), names[name])
-        elif kind == LAYER or kind in _INERT:
-            log.debug("template: %s (%s) needs nothing locally", name, kind)
-        else:
-            log.debug("template: %s (%s) is not emulated and is ignored", name, kind)
-    template = Template(path, functions, queues, buckets, region, account_id)
-    _check_wiring(template)
+    if not path.exists():
+        raise TemplateError(str(path), "", "template not found; pass -t PATH or run where template.yaml is")
+    load = Load(region, account_id, sqs_endpoint, (data_dir or default_data_dir()).resolve())
+    given = dict(parameter_overrides or {})
+    if path.is_dir():
+        tops = cdk.manifest_stacks(path)
+        load.notes.append(f"CDK app: stacks {', '.join(n for n, _ in tops)} from {path / 'manifest.json'}")
+    else:
+        tops = [(stack_name or stack_name_for(path.parent), path)]
+    for name, file in tops:
+        prefix = name if len(tops) > 1 else ""
+        ident = StackIdentity(prefix, name, stack_id(region, account_id, name), region, account_id, sqs_endpoint)
+        mine = given
+        if len(tops) > 1:  # each stack of a CDK app takes the overrides it declares
+            declared = set(read_template(file).get("Parameters") or {})
+            mine = {k: v for k, v in given.items() if k in declared}
+        Stack(load, file, ident, mine, "--parameter-overrides").build()
+    template = _finish(load, path, tops[0][0])
+    if env_vars is not None:
+        _apply_env_vars(template, env_vars)
     return template
 
 
-# CloudFormation's CorsRule property names -> the S3 API's (what put_bucket_cors takes).
-_CORS_FIELDS = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
-                "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders", "Id": "ID",
-                "MaxAge": "MaxAgeSeconds"}
+def _function_of(ref: str, by_name: Mapping[str, Function]) -> Function | None:
+    """A function from its name or ARN, a version's or alias's ARN included."""
+    name = ref.split(":function:", 1)[1].split(":")[0] if ":function:" in ref else ref
+    return by_name.get(name)
 
 
-def _cors_rules(cors: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    rules = []
-    for rule in cors.get("CorsRules") or []:
-        out = {_CORS_FIELDS[k]: v for k, v in rule.items() if k in _CORS_FIELDS}
-        if "MaxAgeSeconds" in out:
-            out["MaxAgeSeconds"] = int(out["MaxAgeSeconds"])
-        rules.append(out)
-    return tuple(rules)
-
-
-def _physical_names(resources: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
-    """Queue and bucket names: the template's own, else one derived from the logical id."""
-    pre = Resolver(values, lambda n: n, lambda n, a: f"{n}.{a}")
-    names: dict[str, str] = {}
-    for name, res in resources.items():
-        props = res.get("Properties") or {}
-        if res.get("Type") == QUEUE:
-            names[name] = str(pre.resolve(props.get("QueueName", name), name))
-        elif res.get("Type") == BUCKET:
-            # Bucket names must be lower case; AWS would add the stack name and a suffix.
-            names[name] = str(pre.resolve(props.get("BucketName", name.lower()), name))
-        elif res.get("Type") == FUNCTION:
-            names[name] = str(pre.resolve(props.get("FunctionName", name), name))
-    return names
-
-
-def _merge_globals(globals_fn: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rules: maps merge, lists append, scalars are overridden by the function."""
-    merged: dict[str, Any] = dict(globals_fn)
-    for key, value in props.items():
-        base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict) and not _is_intrinsic(value):
-            merged[key] = _merge_globals(base, value)
-        elif isinstance(base, list) and isinstance(value, list):
-            merged[key] = base + value
+def _finish(load: Load, path: Path, stack_name: str) -> Template:
+    by_name = {fn.function_name: fn for fn in load.functions.values()}
+    routes: dict[tuple[str, str], str] = {}
+    for pending in load.triggers:
+        fn = _function_of(pending.function, by_name)
+        if fn is None:
+            load.finding(pending.res, pending.prop, f"{pending.function} is not a function of this template: "
+                                                    "nothing is invoked")
+            continue
+        if not _target_exists(load, pending):
+            continue
+        trig = pending.trigger
+        if isinstance(trig, HttpRoute):
+            key = (trig.method, trig.path)
+            if key in routes and routes[key] != trig.api:
+                load.finding(pending.res, "", f"{trig.method} {trig.path} is also a route of {routes[key]}: all APIs "
+                                              "share one port locally, and one of them answers it", kind="warning")
+            routes.setdefault(key, trig.api)
+        fn.triggers.append(trig)
+    for function, invoke_config, res in load.invoke_configs:
+        fn = _function_of(function, by_name)
+        if fn is None:
+            load.finding(res, "FunctionName", f"{function} is not a function of this template")
         else:
-            merged[key] = value
-    return merged
+            fn.event_invoke_config = invoke_config
+    buckets = dict(load.buckets)
+    for bucket, notes in load.bucket_queue_notifications.items():
+        for note, res in notes:
+            if bucket not in buckets:
+                load.finding(res, "BucketName", f"{bucket} is not a bucket of this template: its notifications are "
+                                                "not sent")
+            elif note.queue not in load.queues:
+                load.finding(res, "NotificationConfiguration", f"{note.queue} is not a queue of this template: "
+                                                               "notifications to it are not sent")
+            else:
+                current = buckets[bucket]
+                buckets[bucket] = dataclasses.replace(current, queue_notifications=(*current.queue_notifications, note))
+    return Template(path, dict(load.functions), dict(load.queues), buckets, load.region, load.account,
+                    load.resources, load.findings, tuple(dict.fromkeys(load.files)), stack_name, load.notes)
 
 
-def _is_intrinsic(value: Mapping[str, Any]) -> bool:
-    return len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::"))
+def _target_exists(load: Load, pending: PendingTrigger) -> bool:
+    trig = pending.trigger
+    if isinstance(trig, SqsTrigger) and trig.queue not in load.queues:
+        load.finding(pending.res, "EventSourceArn", f"queue {trig.queue} is not a queue of this template: its "
+                                                    "messages are not delivered")
+        return False
+    if isinstance(trig, S3Trigger) and trig.bucket not in load.buckets:
+        load.finding(pending.res, "", f"bucket {trig.bucket} is not a bucket of this template: its events are not "
+                                      "delivered")
+        return False
+    return True
 
 
-def _layer_root(base: Path, name: str, res: Mapping[str, Any], resolver: Resolver) -> Path:
-    props = res.get("Properties") or {}
-    uri = resolver.resolve(props.get("ContentUri"), f"{name}.ContentUri")
-    if not isinstance(uri, str):
-        raise TemplateError(name, "ContentUri", "must be a local folder path to run locally")
-    return (base / uri).resolve()
+def _apply_env_vars(template: Template, file: Path) -> None:
+    """SAM CLI's --env-vars file: `Parameters` for every function, then an entry per function (by logical
+    id, name or FunctionName). As SAM CLI does, only variables the template declares are set."""
+    if file.name.endswith(".env"):
+        from dotenv import dotenv_values
 
-
-def _function(
-    base: Path, name: str, props: dict[str, Any], resolver: Resolver, layer_by_arn: Mapping[str, Path]
-) -> Function:
-    for key in props:
-        if key not in _FUNCTION_PROPS:
-            log.debug("template: %s.%s accepted and ignored locally", name, key)
-    if props.get("PackageType") == "Image":
-        raise TemplateError(name, "PackageType", "Image functions need Docker; only Zip (code folder) runs locally")
-    runtime = str(resolver.resolve(props.get("Runtime", ""), f"{name}.Runtime"))
-    if not runtime.startswith(_PYTHON_RUNTIMES):
-        raise TemplateError(name, "Runtime", f"{runtime or 'missing'}: only python3.x runtimes run in-process")
-    handler = resolver.resolve(props.get("Handler"), f"{name}.Handler")
-    if not isinstance(handler, str) or "." not in handler:
-        raise TemplateError(name, "Handler", f"{handler!r} is not of the form module.function")
-    code_uri = resolver.resolve(props.get("CodeUri", "."), f"{name}.CodeUri")
-    if not isinstance(code_uri, str):
-        raise TemplateError(name, "CodeUri", "must be a local folder path (an S3 location cannot run locally)")
-    env = resolver.resolve((props.get("Environment") or {}).get("Variables") or {}, f"{name}.Environment")
-    layers: list[Path] = []
-    for i, layer in enumerate(resolver.resolve(props.get("Layers") or [], f"{name}.Layers")):
-        if layer not in layer_by_arn:
-            raise TemplateError(name, f"Layers[{i}]", f"{layer} is not a LayerVersion in this template")
-        layers.append(layer_by_arn[layer])
-    fn = Function(
-        name=name,
-        handler=handler,
-        code_uri=(base / code_uri).resolve(),
-        runtime=runtime,
-        timeout=float(resolver.resolve(props.get("Timeout", config.FUNCTION_TIMEOUT), f"{name}.Timeout")),
-        memory_size=int(resolver.resolve(props.get("MemorySize", 128), f"{name}.MemorySize")),
-        environment={k: "" if v is None else str(v) for k, v in env.items()},
-        layers=layers,
-    )
-    for event_name, spec in (props.get("Events") or {}).items():
-        fn.triggers.append(parse_trigger(name, event_name, resolver.resolve(spec, f"{name}.Events.{event_name}")))
-    return fn
-
-
-def _queue(name: str, props: Mapping[str, Any], physical: str) -> Queue:
-    redrive = props.get("RedrivePolicy") or {}
-    dlq_arn = redrive.get("deadLetterTargetArn")
-    return Queue(
-        name=physical,
-        logical_id=name,
-        visibility_timeout=int(props.get("VisibilityTimeout", config.VISIBILITY_TIMEOUT)),
-        dead_letter_queue=str(dlq_arn).rsplit(":", 1)[-1] if dlq_arn else None,
-        max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
-    )
-
-
-def _bucket(name: str, props: Mapping[str, Any], physical: str) -> Bucket:
-    """A bucket, with the S3 -> SQS notifications it sends; other targets are not emulated and say so."""
-    config = props.get("NotificationConfiguration") or {}
-    for other in sorted(set(config) - {"QueueConfigurations"}):
-        raise TemplateError(name, f"NotificationConfiguration.{other}",
-                            "not emulated: notify an SQS queue (QueueConfigurations) or use a SAM S3 event")
-    notifications = []
-    for i, entry in enumerate(config.get("QueueConfigurations") or []):
-        where = f"NotificationConfiguration.QueueConfigurations[{i}]"
-        arn, event = entry.get("Queue"), entry.get("Event")
-        if not isinstance(arn, str) or not arn.startswith("arn:aws:sqs:"):
-            raise TemplateError(name, f"{where}.Queue", "must be a queue ARN (!GetAtt Queue.Arn)")
-        if not isinstance(event, str):
-            raise TemplateError(name, f"{where}.Event", "names no S3 event type")
-        prefix, suffix = key_filter(entry.get("Filter"), name, f"{where}.Filter")
-        notifications.append(QueueNotification(arn.rsplit(":", 1)[-1], (event,), prefix, suffix))
-    return Bucket(physical, name, _cors_rules(props.get("CorsConfiguration") or {}), tuple(notifications))
-
-
-def _check_wiring(template: Template) -> None:
-    """Triggers must point at buckets and handlers that exist, or nothing would ever fire."""
-    from lightbox.template.model import S3Trigger
-
+        overrides: Any = {"Parameters": dict(dotenv_values(file))}
+    else:
+        overrides = read_document(file, "--env-vars file")
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise TemplateError(str(file), "", 'must map "Parameters" and function names to {"VAR": "value"} objects')
+    known = {"Parameters"}
     for fn in template.functions.values():
-        if not fn.code_uri.is_dir():
-            raise TemplateError(fn.name, "CodeUri", f"{fn.code_uri} is not a folder")
-        module = fn.handler.rsplit(".", 1)[0].replace(".", "/")
-        if not (fn.code_uri / f"{module}.py").is_file() and not (fn.code_uri / module / "__init__.py").is_file():
-            raise TemplateError(fn.name, "Handler", f"{fn.handler}: no {module}.py in {fn.code_uri}")
-        for trig in fn.of_kind(S3Trigger):
-            if trig.bucket not in template.buckets:
-                raise TemplateError(fn.name, f"Events.{trig.event_name}.Bucket",
-                                    f"{trig.bucket} is not an AWS::S3::Bucket in this template (SAM requires it)")
-    for bucket in template.buckets.values():
-        for note in bucket.queue_notifications:
-            if note.queue not in template.queues:
-                raise TemplateError(bucket.logical_id, "NotificationConfiguration.QueueConfigurations.Queue",
-                                    f"{note.queue} is not an AWS::SQS::Queue in this template")
+        keys = [k for k in (fn.logical_id, fn.name, fn.function_name) if k in overrides]
+        known.update(keys)
+        wanted = {**overrides.get("Parameters", {}), **(overrides[keys[0]] if keys else {})}
+        for var, value in wanted.items():
+            if var in fn.environment:
+                fn.environment[var] = config.env_text(value)
+            elif keys and var in overrides[keys[0]]:
+                template.notes.append(f"{file.name}: {keys[0]}.{var} is not in {fn.name}'s Environment; not set "
+                                      "(SAM CLI sets only declared variables)")
+    for unknown in sorted(set(overrides) - known):
+        template.notes.append(f"{file.name}: {unknown} names no function of this template; not used")
+
+
+def refuse_not_emulated(template: Template, more: list[Finding] | None = None) -> None:
+    """--strict: every line `up` would print is an error (`more`: the runtime's own lines)."""
+    errors = [_strict_error(f) for f in [*template.shown(), *(more or [])]]
+    if errors:
+        raise TemplateErrors(errors)
+
+
+def _strict_error(finding: Finding) -> TemplateError:
+    what = "not emulated" if finding.kind == "not-emulated" else "not as on AWS"
+    return TemplateError(finding.resource, finding.prop, f"{finding.message} ({finding.type}; {what}, and "
+                                                          "--strict refuses it)")
+
+
+def load_for(settings: Settings) -> Template:
+    """The template a command's settings name, loaded as every process of a stack loads it."""
+    return load_template(settings.template, parameter_overrides=settings.parameter_overrides,
+                         env_vars=settings.env_vars, sqs_endpoint=settings.public_sqs_endpoint,
+                         data_dir=settings.data_dir, stack_name=settings.stack_name)

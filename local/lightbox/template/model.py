@@ -1,4 +1,4 @@
-"""Typed model of what a SAM template asks the emulator to run."""
+"""Typed model of what a template (SAM or CloudFormation, with its child stacks) asks the emulator to run."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ from typing import Any
 class HttpRoute:
     method: str  # upper case, or ANY
     path: str  # API Gateway style: /orders/{id}, /files/{proxy+}
-    payload_version: str  # "2.0" for HttpApi, "1.0" for Api (REST)
-    event_name: str
+    payload_version: str  # "2.0" for HTTP APIs (unless the integration says 1.0), "1.0" for REST APIs
+    event_name: str  # the SAM event's name, else "METHOD /path"
+    api: str = ""  # the API's name as the user wrote it (ServerlessHttpApi, MyApi, Child/Api)
+    stage: str = ""  # REST: the stage (Prod); HTTP: $default
+    authorizer: str | None = None  # recorded, not enforced (a not-emulated line says so)
+    api_id: str = field(default="", compare=False)  # what the API's Ref gives (a deterministic id)
 
 
 def s3_filter_matches(events: tuple[str, ...], prefix: str, suffix: str, event_name: str, key: str) -> bool:
@@ -43,6 +47,8 @@ class SqsTrigger:
     report_batch_item_failures: bool
     enabled: bool
     event_name: str
+    maximum_batching_window: int = 0  # seconds; recorded
+    filter_criteria: tuple[dict[str, Any], ...] = ()  # FilterCriteria.Filters; recorded, not applied yet
 
 
 @dataclass(frozen=True)
@@ -51,22 +57,44 @@ class ScheduleTrigger:
     input: str | None  # JSON text sent instead of the scheduled event, as EventBridge does
     enabled: bool
     event_name: str
+    rule: str = ""  # the rule's (or schedule's) name, for the event's `resources`
+    flexible_window_minutes: int = 0  # Scheduler's FlexibleTimeWindow; locally it fires on time
 
 
 Trigger = HttpRoute | S3Trigger | SqsTrigger | ScheduleTrigger
 
 
+@dataclass(frozen=True)
+class EventInvokeConfig:
+    """AWS::Lambda::EventInvokeConfig (or SAM's EventInvokeConfig): what an async invoke does on failure."""
+
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_seconds: int | None = None
+    on_success: str | None = None  # destination ARN
+    on_failure: str | None = None
+
+
 @dataclass
 class Function:
-    name: str  # logical id; also the function name locally
-    handler: str  # module.attr, relative to code_uri
-    code_uri: Path
-    runtime: str
+    name: str  # what the user calls it: the logical id, `Child/Fn` in a child stack, the construct id for CDK
+    handler: str  # module.attr for Python, file.export for Node, anything for provided.*
+    code_uri: Path  # a local folder holding the code, whatever form the template gave it in
+    runtime: str  # as the template says: python3.12, nodejs20.x, provided.al2023 ("" for images)
     timeout: float  # seconds
     memory_size: int
     environment: dict[str, str]
-    layers: list[Path]  # each layer's root; its python/ dir goes on sys.path
+    layers: list[Path]  # each layer's folder; python/ under it goes on sys.path
     triggers: list[Trigger] = field(default_factory=list)
+    function_name: str = ""  # the physical name (FunctionName, else derived from the logical id)
+    logical_id: str = ""  # in its own stack
+    package_type: str = "Zip"  # Zip or Image; the runtime layer decides what it can run
+    image_uri: str | None = None
+    architectures: tuple[str, ...] = ("x86_64",)
+    reserved_concurrency: int | None = None
+    event_invoke_config: EventInvokeConfig | None = None
+    dead_letter_arn: str | None = None  # DeadLetterConfig.TargetArn (async invokes)
+    layer_arns: tuple[str, ...] = ()  # layers from outside the template: run with what is installed
+    handler_found: bool = True  # False: invocations fail with Runtime.ImportModuleError, as on Lambda
 
     def of_kind(self, kind: type) -> list:  # type: ignore[type-arg]
         return [t for t in self.triggers if isinstance(t, kind)]
@@ -82,6 +110,7 @@ class Queue:
     visibility_timeout: int
     dead_letter_queue: str | None  # queue name
     max_receive_count: int | None
+    fifo: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,38 @@ class Bucket:
         return {e for n in self.queue_notifications for e in n.events}
 
 
+@dataclass(frozen=True)
+class Resource:
+    """Any resource of any stack, with its properties resolved: what a provisioner needs."""
+
+    name: str  # Child/LogicalId
+    logical_id: str
+    type: str
+    properties: dict[str, Any]
+    physical_name: str
+    stack: str  # "" for the root, Child, Child/Grandchild
+    user_type: str = ""  # the SAM type it came from (AWS::Serverless::SimpleTable), if any
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line about something the template asks for that runs differently here.
+
+    kind: "not-emulated" (changes behaviour and does not happen), "warning" (runs, but not as on AWS,
+    or AWS would refuse it at deploy), "ignored" (changes nothing locally; shown with -v).
+    """
+
+    resource: str
+    type: str
+    prop: str
+    message: str
+    kind: str = "not-emulated"
+
+    def line(self) -> str:
+        where = f"{self.prop}: " if self.prop else ""
+        return f"{self.resource} ({self.type}): {where}{self.message}"
+
+
 @dataclass
 class Template:
     path: Path
@@ -118,16 +179,36 @@ class Template:
     buckets: dict[str, Bucket]  # by bucket name
     region: str
     account_id: str
+    resources: dict[str, Resource] = field(default_factory=dict)  # by Child/LogicalId
+    findings: list[Finding] = field(default_factory=list)
+    files: tuple[Path, ...] = ()  # every file the template was read from (child stacks, includes, ...)
+    stack_name: str = ""
+    notes: list[str] = field(default_factory=list)  # how it was loaded (the sam build output, cdk.out ...)
 
     def function(self, name: str) -> Function:
         try:
             return self.functions[name]
         except KeyError:
-            known = ", ".join(sorted(self.functions)) or "none"
-            raise KeyError(f"no function named {name!r} in {self.path} (functions: {known})") from None
+            pass
+        # As `sam local invoke` does: the full path first, then a logical id or FunctionName in any stack.
+        for fn in sorted(self.functions.values(), key=lambda f: f.name):
+            if name in (fn.logical_id, fn.function_name):
+                return fn
+        known = ", ".join(sorted(self.functions)) or "none"
+        raise KeyError(f"no function named {name!r} in {self.path} (functions: {known})")
 
     def queue_consumers(self, queue: str) -> list[tuple[Function, SqsTrigger]]:
         return [(f, t) for f in self.functions.values() for t in f.of_kind(SqsTrigger) if t.queue == queue]
 
     def routes(self) -> list[tuple[Function, HttpRoute]]:
         return [(f, t) for f in self.functions.values() for t in f.of_kind(HttpRoute)]
+
+    def type_of(self, fn: Function) -> str:
+        """The type the user wrote the function as (AWS::Serverless::Function, AWS::Lambda::Function)."""
+        stack = fn.name.rsplit("/", 1)[0] if "/" in fn.name else ""
+        res = self.resources.get(f"{stack}/{fn.logical_id}".lstrip("/"))
+        return (res.user_type or res.type) if res else "AWS::Lambda::Function"
+
+    def shown(self, verbose: bool = False) -> list[Finding]:
+        """The findings `up` and `validate` print: every one but the ignored, unless verbose."""
+        return [f for f in self.findings if verbose or f.kind != "ignored"]

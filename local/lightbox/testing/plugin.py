@@ -27,6 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use this Redis instead of starting one; its database is flushed before each test")
     group.addoption("--lightbox-s3-endpoint", default=None, metavar="URL",
                     help="use this moto server instead of starting one; it is reset before each test")
+    group.addoption("--lightbox-strict", action="store_true", default=False,
+                    help="fail a test whose template has anything that is not emulated (as `lightbox up --strict`)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,8 +71,21 @@ def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
     if not template.is_file():
         pytest.fail(f"lightbox: no SAM template at {template}; put template.yaml in the rootdir, pass "
                     "--lightbox-template PATH, or mark the test @pytest.mark.lightbox_template(PATH)", pytrace=False)
+    from lightbox.exceptions import LightboxError
+    from lightbox.runtime.invoke import runtime_findings
+    from lightbox.template.loader import refuse_not_emulated
+
     lightbox_servers.reset()
-    box = Lightbox(lightbox_servers, template, parameters)
+    try:
+        box = Lightbox(lightbox_servers, template, parameters)
+    except LightboxError as exc:  # the template's own mistakes: its lines, not a traceback into the plugin
+        pytest.fail("\n".join(f"lightbox: error: {line}" for line in str(exc).splitlines()), pytrace=False)
+    if request.config.getoption("lightbox_strict"):
+        try:
+            refuse_not_emulated(box.template, runtime_findings(box.template))
+        except LightboxError as exc:
+            box.close()
+            pytest.fail("\n".join(f"lightbox: error: {line}" for line in str(exc).splitlines()), pytrace=False)
     yield box
     box.close()
     lightbox_servers.reset()  # leave the servers as empty as the test found them

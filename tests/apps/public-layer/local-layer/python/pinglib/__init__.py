@@ -1,0 +1,3 @@
+"""The function's own layer."""
+
+PONG = "pong from the local layer"

@@ -1,0 +1,173 @@
+"""One line for each resource or property that changes behaviour and is not emulated, in the user's names;
+what changes nothing stays quiet unless asked for (-v); --strict turns the lines into errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from template_helpers import lines, load
+
+from lightbox.exceptions import TemplateErrors
+from lightbox.runtime.invoke import runtime_findings
+from lightbox.template.loader import load_template, refuse_not_emulated
+
+HERE = Path(__file__).resolve().parent
+FN = "AWS::Serverless::Function"
+
+
+def test_each_thing_not_emulated_gets_one_line() -> None:
+    t = load_template(HERE / "templates" / "not-emulated" / "template.yaml", data_dir=Path("/tmp/lightbox-test"))
+    assert lines(t) == [
+        "T (AWS::DynamoDB::Table): tables are not created locally yet; calls to it from functions fail",
+        "S (AWS::Kinesis::Stream): streams are not created locally yet; calls to it from functions fail",
+        "Q (AWS::SQS::Queue): FifoQueue: FIFO ordering and deduplication are not emulated; messages are delivered as "
+        "by a standard queue",
+        "Topic (AWS::SNS::Topic): topics are not created locally yet; Publish to it fails and its subscriptions get "
+        "nothing",
+        "Custom (Custom::Thing): custom resources are not run: the function behind its ServiceToken is not invoked "
+        "at start-up",
+        "Odd (AWS::Glue::Job): AWS::Glue::Job resources are not emulated: it is not created, and Ref/GetAtt on it "
+        "give placeholders",
+        "Odd (AWS::Glue::Job): Foo: Fn::GetAtt Odd.Foo is not emulated; it gives "
+        "'arn:aws:glue:us-east-1:000000000000:job/Odd/Foo'",
+        "Box (AWS::S3::Bucket): NotificationConfiguration.TopicConfigurations: notifications to SNS topics are not "
+        "sent",
+        f"Fn ({FN}): DeadLetterQueue: is recorded, not used yet: failed async invocations go to `lightbox dlq`, "
+        "not there",
+        f"Fn ({FN}): ReservedConcurrentExecutions: is recorded, not enforced yet: invocations are not throttled",
+        f"Fn ({FN}): EventInvokeConfig.DestinationConfig: is recorded, not used yet: destinations get nothing",
+        f"Fn ({FN}): EventInvokeConfig.MaximumRetryAttempts: is recorded, not used yet: async invocations are "
+        "retried twice, as by default",
+        f"Fn ({FN}): Events.K: this event source mapping is not emulated yet: Kinesis records do not reach Fn",
+        f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
+        f"Fn ({FN}): Events.Once.Properties.ScheduleExpression: one-time schedules (at(2030-01-01T00:00:00)) are "
+        "not fired",
+        f"Fn ({FN}): Events.Pattern.Properties.EventPattern: event patterns are not matched: events put on the bus "
+        "do not reach its targets",
+        f"Fn ({FN}): Events.Stream: this event source mapping is not emulated yet: DynamoDB stream records do not "
+        "reach Fn",
+        f"Fn ({FN}): Events.Topic: subscriptions are not delivered: messages published to its topic do not reach "
+        "its endpoint",
+        f"Fn ({FN}): Events.Tz.Properties.ScheduleExpressionTimezone: Europe/Paris is not applied: the schedule runs "
+        "in UTC",
+        "Sm (AWS::Serverless::StateMachine): state machines are not run; its Schedule event Daily, Api event Call "
+        "do not fire",
+        "Simple (AWS::Serverless::SimpleTable): tables are not created locally yet; calls to it from functions fail",
+        "Remote (AWS::Serverless::Application): Location: applications from the Serverless Application Repository "
+        "are not fetched: this nested stack is not loaded, its resources do not exist locally",
+        "Http (AWS::Serverless::HttpApi): Cors: CORS is not emulated: preflight requests are not answered and "
+        "responses get no CORS headers",
+        "Http (AWS::Serverless::HttpApi): Auth.Authorizers.Jwt: authorizers are not emulated; requests to GET /jwt "
+        "reach the function without authorization",
+        "ServerlessRestApi (AWS::Serverless::Api): DefinitionBody: AWS integrations are not emulated; these routes "
+        "are not served: POST /sm",
+        "Ext (AWS::Lambda::EventSourceMapping): EventSourceArn: queue other is not a queue of this template: its "
+        "messages are not delivered",
+        "Ext2 (AWS::Lambda::EventSourceMapping): FunctionName: arn:aws:lambda:us-east-1:1:function:elsewhere is not "
+        "a function of this template: nothing is invoked",
+        "Box (AWS::S3::Bucket): NotificationConfiguration: elsewhere is not a queue of this template: notifications "
+        "to it are not sent",
+    ]
+
+
+def test_quiet_things_are_listed_only_when_asked(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: python3.12, Tracing: Active}
+        Group:
+          Type: AWS::Logs::LogGroup
+    """)
+    assert t.shown() == []
+    quiet = [f.line() for f in t.shown(verbose=True)]
+    assert f"Fn ({FN}): Tracing: accepted; changes nothing locally" in quiet
+    assert "Group (AWS::Logs::LogGroup): accepted; changes nothing locally" in quiet
+
+
+def test_warnings_a_missing_handler_an_s3_code_location_a_public_layer_no_transform(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Missing:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: nope.handler, CodeUri: fn/, Runtime: python3.12}
+        Remote:
+          Type: AWS::Lambda::Function
+          Properties: {Handler: app.handler, Code: {S3Bucket: b, S3Key: k.zip}, Runtime: python3.12,
+                       Layers: [arn:aws:lambda:us-east-1:580247275435:layer:LambdaInsightsExtension:21]}
+    """, head="")
+    assert not t.function("Missing").handler_found and not t.function("Remote").handler_found
+    assert lines(t) == [
+        "template.yaml (Transform): the template has AWS::Serverless resources but no "
+        "`Transform: AWS::Serverless-2016-10-31`; AWS would refuse it at deploy (the transform is applied here anyway)",
+        "Remote (AWS::Lambda::Function): Layers[0]: arn:aws:lambda:us-east-1:580247275435:layer:"
+        "LambdaInsightsExtension:21: a layer from outside the template is not downloaded; the function runs with "
+        "what is installed (pip install the layer's packages into the environment lightbox runs in)",
+        "Remote (AWS::Lambda::Function): Code: s3://b/k.zip is an S3 location, which is not fetched (give a local "
+        "path); invocations fail",
+        f"Missing ({FN}): Handler: nope.handler: no such file in {tmp_path / 'fn'}; invocations fail with "
+        "Runtime.ImportModuleError, as on Lambda",
+    ]
+
+
+def test_runtimes_and_images_the_runtime_does_not_run_are_its_lines(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Node:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: nodejs20.x}
+        Image:
+          Type: AWS::Serverless::Function
+          Properties: {PackageType: Image, ImageUri: 123.dkr.ecr.us-east-1.amazonaws.com/app:1}
+    """)
+    assert (t.function("Node").runtime, t.function("Image").package_type) == ("nodejs20.x", "Image")
+    assert t.function("Image").image_uri == "123.dkr.ecr.us-east-1.amazonaws.com/app:1"
+    assert [f.line() for f in runtime_findings(t)] == [
+        f"Node ({FN}): Runtime: nodejs20.x functions are not run (only python3.x runs here yet); invocations fail",
+        f"Image ({FN}): PackageType: PackageType Image functions are not run (they need a container runtime); "
+        "invocations fail",
+    ]
+
+
+def test_strict_turns_every_line_into_an_error(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Table:
+          Type: AWS::DynamoDB::Table
+          Properties: {KeySchema: [{AttributeName: id, KeyType: HASH}],
+                       AttributeDefinitions: [{AttributeName: id, AttributeType: S}]}
+    """, head="")
+    with pytest.raises(TemplateErrors) as err:
+        refuse_not_emulated(t)
+    assert str(err.value) == ("Table: tables are not created locally yet; calls to it from functions fail "
+                              "(AWS::DynamoDB::Table; not emulated, and --strict refuses it)")
+
+
+def test_more_lines_for_raw_resources() -> None:
+    t = load_template(HERE / "templates" / "more-lines" / "template.yaml", data_dir=Path("/tmp/lightbox-test"))
+    assert lines(t) == [
+        "Meta (AWS::CDK::Metadata): Condition: names no condition of this template: 'Undeclared' (Conditions: none); "
+        "AWS would refuse this template at deploy (the resource is kept)",
+        "Layer (AWS::Lambda::LayerVersion): Content: {'S3Bucket': 'b', 'S3Key': 'l.zip'} is not a local folder or "
+        ".zip; functions using this layer run without it",
+        "Fn (AWS::Lambda::Function): CodeUri: is SAM's property; AWS::Lambda::Function takes Code, and AWS would "
+        "refuse it at deploy (read as Code here, as SAM CLI reads it)",
+        "Mapping (AWS::Lambda::EventSourceMapping): ScalingConfig.MaximumConcurrency: is not enforced; the workers "
+        "run batches as they come",
+        "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied: the function gets the scheduled event "
+        "as it is",
+        "Rule (AWS::Events::Rule): Targets[1]: arn:aws:sqs:us-east-1:000000000000:Q is not a function: it is not "
+        "invoked",
+        "Sched (AWS::Scheduler::Schedule): StartDate: is not applied: the schedule fires from start-up until lightbox "
+        "stops",
+        "Far (AWS::CloudFormation::Stack): TemplateURL: 'https://s3.amazonaws.com/b/child.yaml' is not a local "
+        "template: this nested stack is not loaded, its resources do not exist locally",
+        "Ws (AWS::ApiGatewayV2::Api): ProtocolType: WebSocket APIs are not emulated; their routes are not served",
+        "Spec (AWS::ApiGateway::RestApi): BodyS3Location: {'Bucket': 'b', 'Key': 'k.yaml'} is not a local file: its "
+        "routes are not served",
+        "Lost (AWS::ApiGateway::Method): ResourceId: 'nowhere' is not a resource of a REST API of this template: this "
+        "method is not served",
+        "H2 (AWS::ApiGatewayV2::Api): GET /same is also a route of H1: all APIs share one port locally, and one of "
+        "them answers it",
+        "Inv (AWS::Lambda::EventInvokeConfig): FunctionName: elsewhere is not a function of this template",
+        "Notes (Custom::S3BucketNotifications): BucketName: not-mine is not a bucket of this template: its "
+        "notifications are not sent",
+    ]
+    assert t.function("Fn").handler_found  # CodeUri was read as Code
