@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,17 @@ def test_a_cloudformation_nested_stack_with_outputs(run_app: Callable[..., App])
         "Storage/Files (AWS::S3::Bucket): VersioningConfiguration: objects are not versioned locally"]
 
 
+def build_code_zip() -> None:
+    """dist/zipped.zip from zip-src/, as a build step would make it (the archive is not kept in git)."""
+    source, archive = APPS / "code-forms" / "zip-src", APPS / "code-forms" / "dist" / "zipped.zip"
+    archive.parent.mkdir(exist_ok=True)
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(source.iterdir()):
+            out.writestr(zipfile.ZipInfo(path.name, date_time=(2024, 1, 1, 0, 0, 0)), path.read_bytes())
+
+
 def test_zip_single_file_and_inline_code(run_app: Callable[..., App]) -> None:
+    build_code_zip()
     app = run_app("code-forms/template.yaml")
     zipped = requests.get(f"{app.url}/zip", timeout=10).json()
     assert zipped["form"] == "zip" and zipped["file"] != "dist"  # run from the extracted archive
