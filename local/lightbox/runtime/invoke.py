@@ -20,7 +20,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -111,9 +111,10 @@ class Runtime:
     def load(self, name: str) -> Callable[[Any, Any], Any]:
         return self._load(name).handler
 
-    def warm(self) -> None:
-        """Import every function now (what `up` did before environments)."""
-        for name, fn in self.template.functions.items():
+    def warm(self, names: Iterable[str] | None = None, wait: bool = False) -> None:
+        """Import these functions (default: all) now, before their first invocation."""
+        for name in self.template.functions if names is None else names:
+            fn = self.template.functions[name]
             if fn.handler_found and unsupported(fn) is None:
                 self.load(name)
 
