@@ -36,3 +36,8 @@ class InvocationTimeout(LightboxError):
 
 class ServiceError(LightboxError):
     """An embedded service (Redis, S3) could not be started or reached."""
+
+
+class Throttled(LightboxError):
+    """An invocation refused because the function's concurrency is used up (Lambda's 429
+    TooManyRequestsException for a synchronous invoke; an asynchronous one waits and is retried)."""

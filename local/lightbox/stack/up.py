@@ -22,6 +22,7 @@ from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.exceptions import HandlerNotFound, LightboxError
+from lightbox.lambda_ import api as lambda_api
 from lightbox.ops import health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
 from lightbox.s3 import minio
@@ -43,7 +44,8 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
-            health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
+            health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
+            lambda_api.blueprint(runtime, broker)]
 
 
 class Stack:
