@@ -15,7 +15,7 @@ import boto3
 import pytest
 import redis
 import requests
-from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsModel, SqsRecordModel
 from botocore.config import Config
 
 from lightbox.config import Settings
@@ -27,12 +27,36 @@ RETRY_BASE = 0.2
 
 
 @pytest.fixture(scope="module")
-def invoke_stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
+def cloud(s3_server: ManagedProcess) -> dict[str, str]:
+    """On the embedded cloud: a topic and a bus, each delivering to a queue there that the test reads."""
+    kw: dict[str, Any] = {"endpoint_url": s3_server.url, "region_name": "us-east-1"}
+    sqs, sns, events = boto3.client("sqs", **kw), boto3.client("sns", **kw), boto3.client("events", **kw)
+    out = {}
+    for name in ("invoke-topic-sink", "invoke-bus-sink"):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        out[name] = url
+        out[f"{name}-arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"]
+    topic = sns.create_topic(Name="invoke-failures")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=out["invoke-topic-sink-arn"],
+                  Attributes={"RawMessageDelivery": "true"})
+    bus = events.create_event_bus(Name="invoke-results")["EventBusArn"]
+    events.put_rule(Name="lambda-results", EventBusName="invoke-results", EventPattern=json.dumps({
+        "source": ["lambda"]}))
+    events.put_targets(Rule="lambda-results", EventBusName="invoke-results",
+                       Targets=[{"Id": "sink", "Arn": out["invoke-bus-sink-arn"]}])
+    return {"FailureTopicArn": topic, "ResultBusArn": bus, **out}
+
+
+@pytest.fixture(scope="module")
+def invoke_stack(redis_server: ManagedProcess, s3_server: ManagedProcess, cloud: dict[str, str],
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = redis_server.url.rsplit("/", 1)[0] + "/2"  # a database of its own
     redis.Redis.from_url(url).flushdb()
+    overrides = {k: cloud[k] for k in ("FailureTopicArn", "ResultBusArn")}
     settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             bucket_events="off", retry_base=RETRY_BASE, data_dir=tmp_path_factory.mktemp("lb"))
+                             bucket_events="off", retry_base=RETRY_BASE, data_dir=tmp_path_factory.mktemp("lb"),
+                             parameter_overrides=overrides)
     stack = Stack(settings).start()
     yield stack
     stack.stop()
@@ -221,6 +245,30 @@ def test_dead_letter_queue_gets_the_original_event_with_lambdas_attributes(lam: 
     assert attrs == {"RequestID": request_id, "ErrorCode": "200", "ErrorMessage": "order dead rejected"}
     assert message.messageAttributes["ErrorCode"].dataType == "Number"
     assert len(conn.lrange("invoke:attempts:DlqFunction:dead", 0, -1)) == 2  # MaximumRetryAttempts 1
+
+
+def _received(sqs: Any, url: str) -> list[Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+        if got:
+            return [json.loads(m["Body"]) for m in got]
+    return []
+
+
+def test_sns_and_eventbridge_destinations_reach_the_embedded_cloud(lam: Any, cloud: dict[str, str],
+                                                                   s3_server: ManagedProcess) -> None:
+    sqs = boto3.client("sqs", endpoint_url=s3_server.url, region_name="us-east-1")
+    lam.invoke(FunctionName="CloudFunction", InvocationType="Event", Payload=b'{"id": "sns", "fail": true}')
+    [rec] = _received(sqs, cloud["invoke-topic-sink"])  # raw delivery: the record itself
+    assert rec["requestContext"]["condition"] == "RetriesExhausted"
+    assert rec["requestPayload"] == {"id": "sns", "fail": True}
+    lam.invoke(FunctionName="CloudFunction", InvocationType="Event", Payload=b'{"id": "bus"}')
+    [event] = _received(sqs, cloud["invoke-bus-sink"])
+    parsed = EventBridgeModel.model_validate(event)
+    assert (parsed.source, parsed.detail_type) == ("lambda", "Lambda Function Invocation Result - Success")
+    assert parsed.detail["responsePayload"] == {"fine": "bus"}
+    assert parsed.resources == ["arn:aws:lambda:us-east-1:000000000000:function:CloudFunction"]
 
 
 def test_functions_get_the_lambda_endpoint(invoke_stack: Stack) -> None:
