@@ -94,6 +94,12 @@ SERVE_PORT_VAR = "PORT"
 # Where destinations on SNS, EventBridge and queues outside the template are sent (the embedded moto
 # server); unset, the S3 endpoint, which is that server under `lightbox up`.
 CLOUD_ENDPOINT_VAR = "LIGHTBOX_CLOUD_ENDPOINT"
+# The file descriptor of the parent's lifeline pipe, in a child `lightbox` process (services/supervision.py).
+LIFELINE_VAR = "LIGHTBOX_LIFELINE_FD"
+# Ctrl-C and SIGTERM stop everything `lightbox up` started within 5 s: workers finish their current
+# invocation within this grace (or are killed; RQ runs the job again later), services get the rest.
+WORKER_STOP_SECONDS = 3.0
+SERVICE_STOP_SECONDS = 1.5
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
