@@ -93,8 +93,10 @@ def test_nothing_outlives_lightbox_up(tmp_path: Path, how: signal.Signals) -> No
         assert wait_until_gone(tree) == set(), _commands(tree)
     finally:
         up.stop(timeout=5)
+    out = up.log_path.read_text()
+    assert f"Lambda API  {up.url}" in out  # where `aws lambda invoke --endpoint-url` goes
     if how == signal.SIGTERM:
-        assert "lightbox: stopping" in up.log_path.read_text()
+        assert "lightbox: stopping" in out
 
 
 # Run `lightbox up` under a subreaper: whatever it leaves behind becomes this script's child, by pid.
