@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -98,8 +99,10 @@ def follow_lifeline() -> None:
         return
     fd = int(given)
     try:
-        os.fstat(fd)
+        inherited = stat.S_ISFIFO(os.fstat(fd).st_mode)
     except OSError:
-        return  # not inherited (started some other way with the variable set): nothing to follow
+        inherited = False
+    if not inherited:  # the variable came along, the pipe did not (a process started some other way)
+        return
     _watch(fd)
     os.register_at_fork(before=_before_fork, after_in_child=lambda: _after_fork_in_child(fd))
