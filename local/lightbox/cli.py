@@ -292,7 +292,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from lightbox import logs
+    from lightbox.services.supervision import follow_lifeline
 
+    follow_lifeline()  # a worker `lightbox up` started ends with it, however that ends
     args = parser().parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # JSON with LIGHTBOX_LOG_FORMAT=json
     try:

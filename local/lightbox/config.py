@@ -35,11 +35,14 @@ FUNCTION_TIMEOUT = 3.0
 FUNCTION_MEMORY_SIZE = 128
 VISIBILITY_TIMEOUT = 30
 SQS_BATCH_SIZE = 10
-# S3 -> Lambda and EventBridge -> Lambda are asynchronous invokes: Lambda retries twice.
+# S3 -> Lambda and EventBridge -> Lambda are asynchronous invokes: Lambda retries twice (a function's
+# EventInvokeConfig.MaximumRetryAttempts says 0-2), and drops an event six hours old (MaximumEventAgeInSeconds).
 ASYNC_RETRIES = 2
+ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
 ASYNC_QUEUE = "lightbox-async"
 # First retry delay for a failed queue message; doubles each attempt (SQS has no backoff of its
-# own, it waits VisibilityTimeout, which is too slow to develop against).
+# own, it waits VisibilityTimeout, which is too slow to develop against). It also stands for the
+# minute Lambda waits before retrying a failed asynchronous invoke (then two).
 RETRY_BASE_SECONDS = 1.0
 # A worker killed mid-job leaves it "started"; after this grace past its timeout another
 # worker's maintenance puts it back on the queue.
@@ -89,6 +92,7 @@ ENV_VARS = {
     "stack_name": "LIGHTBOX_STACK_NAME",
     "strict": "LIGHTBOX_STRICT",
     "warm": "LIGHTBOX_WARM",
+    "lambda_endpoint": "LIGHTBOX_LAMBDA_ENDPOINT",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -103,6 +107,15 @@ HEALTH_FILES_VAR = "LIGHTBOX_HEALTH_FILES"
 # `lightbox serve`: which function, and Cloud Run's PORT.
 SERVE_FUNCTION_VAR = "LIGHTBOX_SERVE_FUNCTION"
 SERVE_PORT_VAR = "PORT"
+# Where destinations on SNS, EventBridge and queues outside the template are sent (the embedded moto
+# server); unset, the S3 endpoint, which is that server under `lightbox up`.
+CLOUD_ENDPOINT_VAR = "LIGHTBOX_CLOUD_ENDPOINT"
+# The file descriptor of the parent's lifeline pipe, in a child `lightbox` process (services/supervision.py).
+LIFELINE_VAR = "LIGHTBOX_LIFELINE_FD"
+# Ctrl-C and SIGTERM stop everything `lightbox up` started within 5 s: workers finish their current
+# invocation within this grace (or are killed; RQ runs the job again later), services get the rest.
+WORKER_STOP_SECONDS = 3.0
+SERVICE_STOP_SECONDS = 1.5
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
@@ -127,6 +140,7 @@ class Settings:
     stack_name: str | None = None  # AWS::StackName; None: the template's folder name
     strict: bool = False  # what is not emulated refuses the template instead of a line at start
     warm: bool = False  # one execution environment per function started up front (SAM's EAGER)
+    lambda_endpoint: str | None = None  # None: this emulator's own port serves the Lambda Invoke API
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -155,6 +169,11 @@ class Settings:
     @property
     def public_sqs_endpoint(self) -> str:
         return self.sqs_endpoint or f"http://{self.host}:{self.port}{SQS_PATH}"
+
+    @property
+    def public_lambda_endpoint(self) -> str:
+        """Where the Lambda Invoke API answers: AWS_ENDPOINT_URL_LAMBDA, `aws lambda invoke --endpoint-url`."""
+        return self.lambda_endpoint or f"http://{self.host}:{self.port}"
 
 
 def parameter_overrides(values: list[str] | None) -> dict[str, str]:
@@ -227,6 +246,7 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
         "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
         "data_dir": settings.data_dir.resolve(), "warm": "1" if settings.warm else None,
+        "lambda_endpoint": settings.public_lambda_endpoint,
     }
     for name, value in values.items():
         if value is not None:
@@ -246,6 +266,7 @@ def function_env(settings: Settings) -> dict[str, str]:
     key, secret = credentials()
     env = {
         "AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint,
+        "AWS_ENDPOINT_URL_LAMBDA": settings.public_lambda_endpoint,
         ACCESS_KEY_VAR: key,
         SECRET_KEY_VAR: secret,
     }
@@ -270,6 +291,10 @@ def enforce_memory() -> bool:
 
 def python_ric() -> str:
     return os.environ.get(PYTHON_RIC_VAR) or "lightbox"
+
+
+def cloud_endpoint() -> str | None:
+    return os.environ.get(CLOUD_ENDPOINT_VAR) or os.environ.get(ENV_VARS["s3_endpoint"]) or None
 
 
 def json_logging_wanted() -> bool:

@@ -71,3 +71,4 @@ class Throttled(FunctionError):
 
 class ServiceError(LightboxError):
     """An embedded service (Redis, S3) could not be started or reached."""
+

@@ -25,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 from lightbox.s3.presigned import PresignedChecks
+from lightbox.services.supervision import follow_lifeline
 
 
 def _create_backend_app(service: Any) -> Any:
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
+    follow_lifeline()  # ends with `lightbox up`, however that ends
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sys.exit(0))  # as moto.server: stop quietly

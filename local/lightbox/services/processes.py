@@ -1,7 +1,8 @@
 """Embedded services: a Redis server and an S3 (+SQS) server started on free ports.
 
 `lightbox up` uses these when no `REDIS_URL` / `S3_ENDPOINT_URL` is configured, and the
-test fixtures use the same code, so what the tests exercise is what users run.
+test fixtures use the same code, so what the tests exercise is what users run. Each dies with the
+process that started it (supervision.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightbox.exceptions import ServiceError
+from lightbox.services.supervision import child_options
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse at once, before anything is started, when another process holds the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it: TIME_WAIT is no owner
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServiceError(f"port {port} on {host} is in use ({exc.strerror}): stop what holds it, or choose "
+                               "another with --port") from None
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM to every one still running, then SIGKILL to what has not ended after `grace` seconds."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def redis_server_binary() -> str:
@@ -66,11 +93,11 @@ class ManagedProcess:
     workdir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -94,7 +121,8 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
         "--loglevel", "warning",
         "--logfile", str(workdir / "redis.log"),  # a file: a pipe nobody reads would block the server
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            **child_options())
     _wait_for_port(port, proc, "redis-server")
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0", workdir)
 
@@ -109,8 +137,8 @@ def start_s3(port: int | None = None, module: str = "lightbox.services.cloud") -
         [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=env,
         start_new_session=True,
+        **child_options(env),
     )
     _wait_for_port(port, proc, "moto server", timeout=30)
     url = f"http://127.0.0.1:{port}"

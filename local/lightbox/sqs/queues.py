@@ -8,6 +8,8 @@ job timeout, the failed registry (our dead-letter queue) and re-running a dead w
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -83,15 +85,21 @@ class Broker:
             else:
                 rq.enqueue("lightbox.sqs.delivery.deliver_sqs", **kwargs)
 
-    def invoke_async(self, function: str, event: dict[str, Any], trigger: str) -> Job:
-        """Lambda's asynchronous invoke (S3, EventBridge): two retries, then the failed registry."""
+    def invoke_async(self, function: str, event: Any, trigger: str, *, request_id: str | None = None) -> Job:
+        """Lambda's asynchronous invoke (Event invokes, S3, EventBridge ...): lambda_/asynchronous.py runs it,
+        with the function's MaximumRetryAttempts (default two) after Lambda's backoff, then its destinations."""
         fn = self.template.function(function)
+        cfg = fn.event_invoke_config
+        retries = cfg.maximum_retry_attempts if cfg and cfg.maximum_retry_attempts is not None \
+            else config.ASYNC_RETRIES
+        request_id = request_id or str(uuid.uuid4())
         return self.rq_queue(config.ASYNC_QUEUE).enqueue(
-            "lightbox.queueing.jobs.invoke_async",
-            args=(function, event, trigger),
+            "lightbox.lambda_.asynchronous.invoke_async",
+            args=(fn.name, event, trigger),
             job_timeout=int(fn.timeout) + 1,
-            retry=self._retry(config.ASYNC_RETRIES),
-            meta={"max_retries": config.ASYNC_RETRIES, "kind": "async"},
+            retry=self._retry(retries),
+            meta={"max_retries": retries, "kind": "async", "request_id": request_id, "enqueued_at": time.time(),
+                  "retry_base": self.retry_base},
             failure_ttl=14 * 24 * 3600,
             description=f"{trigger} -> {function}",
         )
@@ -152,6 +160,7 @@ class Broker:
                     job.args = (queue_name, function, [m for m in messages if m["messageId"] in pending])
                 job.retries_left = job.meta.get("max_retries") or None
                 job.meta.pop("attempt", None)
+                job.meta.pop("enqueued_at", None)  # a redriven event is young again
                 job.meta.pop("first_receive", None)
                 job.save()
                 registry.requeue(job)

@@ -21,12 +21,21 @@ from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
-from lightbox.exceptions import HandlerNotFound, LightboxError
+from lightbox.exceptions import LightboxError
+from lightbox.lambda_ import api as lambda_api
 from lightbox.ops import health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
-from lightbox.services.processes import ManagedProcess, free_port, start_redis, start_s3
+from lightbox.services.processes import (
+    ManagedProcess,
+    ensure_port_free,
+    free_port,
+    start_redis,
+    start_s3,
+    stop_processes,
+)
+from lightbox.services.supervision import child_options
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
@@ -43,7 +52,8 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
-            health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
+            health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
+            lambda_api.blueprint(runtime, broker)]
 
 
 class Stack:
@@ -66,6 +76,15 @@ class Stack:
             refuse_not_emulated(first, runtime_findings(first))
         if s.port == 0:
             s.port = free_port()
+        ensure_port_free(s.host, s.port)
+        try:
+            return self._start()
+        except BaseException:  # a service that failed to start, Ctrl-C meanwhile: what did start stops
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
+        s = self.settings
         if not s.redis_url:
             redis = start_redis(s.data_dir / "redis")
             self.services.append(redis)
@@ -79,11 +98,7 @@ class Stack:
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
-        try:
-            self._preload()
-        except HandlerNotFound:
-            self.stop()
-            raise
+        self._preload()
         if s.warm:
             self.runtime.warm()
         self.connection = Redis.from_url(s.redis_url)
@@ -93,7 +108,10 @@ class Stack:
         self._start_schedules()
         for _ in range(s.workers):
             self.add_worker()
-        self._server = make_server(s.host, s.port, self.app, threaded=True)
+        try:
+            self._server = make_server(s.host, s.port, self.app, threaded=True)
+        except OSError as exc:  # taken since ensure_port_free looked
+            raise LightboxError(f"port {s.port} on {s.host}: {exc.strerror}; choose another with --port") from None
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
         return self
@@ -173,33 +191,26 @@ class Stack:
         """One more worker process (what `--scale worker=N` does under compose)."""
         s = self.settings
         args = [sys.executable, "-m", "lightbox", "worker"]
-        proc = subprocess.Popen(args, env=config.child_env(s), start_new_session=True)
+        proc = subprocess.Popen(args, start_new_session=True, **child_options(config.child_env(s)))
         self.workers.append(proc)
         self._worker_groups.append(proc.pid)
         return proc
 
     # -- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
+        """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS."""
         for t in self._threads:
             t.stop()
         if self._server is not None:
             self._server.shutdown()
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.terminate()  # RQ's warm shutdown: the current job finishes first
-        for proc in [*self.workers, *self._retired]:
-            try:
-                proc.wait(timeout=max(5, config.FUNCTION_TIMEOUT * 2))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        # RQ's warm shutdown lets the current invocation finish, within the grace.
+        stop_processes([*self.workers, *self._retired], config.WORKER_STOP_SECONDS)
         for pgid in self._worker_groups:
             # A worker that was killed leaves its RQ scheduler child behind; the group has it.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
         if hasattr(self, "runtime"):
             self.runtime.close()  # every execution environment
-        for svc in reversed(self.services):
-            svc.stop()
+        stop_processes([svc.proc for svc in reversed(self.services)], config.SERVICE_STOP_SECONDS)
         if hasattr(self, "connection"):
             self.connection.close()

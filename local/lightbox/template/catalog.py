@@ -74,7 +74,6 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
         "FileSystemConfigs": "EFS file systems are not mounted; the function's mount path does not exist",
         "DurableConfig": "durable executions (checkpoints, waits, callbacks) are not emulated",
         "ReservedConcurrentExecutions": "is recorded, not enforced yet: invocations are not throttled",
-        "DeadLetterConfig": "is recorded, not used yet: failed async invocations go to `lightbox dlq`, not there",
     }),
     "AWS::Lambda::LayerVersion": ({"Content", "LayerName"}, {}),
     "AWS::SQS::Queue": ({"QueueName", "VisibilityTimeout", "RedrivePolicy", "FifoQueue", "DelaySeconds"}, {}),
@@ -86,10 +85,8 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
     "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name"}, {}),
     "AWS::Scheduler::Schedule": ({"ScheduleExpression", "State", "Target", "FlexibleTimeWindow", "Name",
                                   "ScheduleExpressionTimezone", "StartDate", "EndDate"}, {}),
-    "AWS::Lambda::EventInvokeConfig": (set(), {
-        "MaximumRetryAttempts": "is recorded, not used yet: async invocations are retried twice, as by default",
-        "DestinationConfig": "is recorded, not used yet: destinations get nothing",
-    }),
+    "AWS::Lambda::EventInvokeConfig": ({"FunctionName", "Qualifier", "MaximumRetryAttempts",
+                                        "MaximumEventAgeInSeconds", "DestinationConfig"}, {}),
 }
 
 

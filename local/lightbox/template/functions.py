@@ -23,6 +23,15 @@ _PUBLIC_LAYER = ("a layer from outside the template is not downloaded; the funct
                  "installed (pip install the layer's packages into the environment lightbox runs in)")
 
 
+# The services Lambda sends asynchronous invocation records to that the emulator delivers to.
+_DESTINATIONS = ("sqs", "sns", "events", "lambda")
+
+
+def _service(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
 def build_layer(scope: Scope, res: Res) -> None:
     """A layer's folder, registered under its version ARN for the functions (of any stack) that list it."""
     content = res.props.get("Content")
@@ -93,6 +102,9 @@ def build_function(scope: Scope, res: Res) -> None:
             outside.append(arn)
             scope.load.finding(res, f"Layers[{i}]", f"{arn}: {_PUBLIC_LAYER}", kind="warning")
     dead_letter = checks.mapping(p.get("DeadLetterConfig"), name, "DeadLetterConfig").get("TargetArn")
+    if isinstance(dead_letter, str) and _service(dead_letter) not in ("sqs", "sns"):
+        scope.load.finding(res, "DeadLetterConfig.TargetArn", f"{dead_letter}: a dead-letter queue is an SQS queue "
+                                                             "or an SNS topic; failed events are not sent there")
     fn = Function(
         name=name,
         handler=handler,
@@ -131,7 +143,12 @@ def build_invoke_config(scope: Scope, res: Res) -> None:
 
     def destination(key: str) -> str | None:
         target = checks.mapping(destinations.get(key), name, f"DestinationConfig.{key}").get("Destination")
-        return checks.optional_string(target, name, f"DestinationConfig.{key}.Destination")
+        arn = checks.optional_string(target, name, f"DestinationConfig.{key}.Destination")
+        if arn and _service(arn) not in _DESTINATIONS:
+            scope.load.finding(res, f"DestinationConfig.{key}.Destination",
+                               f"{arn}: destinations on this service are not emulated (emulated: SQS, SNS, "
+                               "EventBridge, Lambda); records for it are logged instead")
+        return arn
 
     config = EventInvokeConfig(
         maximum_retry_attempts=checks.optional_integer(p.get("MaximumRetryAttempts"), name, "MaximumRetryAttempts"),

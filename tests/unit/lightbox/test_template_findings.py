@@ -33,12 +33,7 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "'arn:aws:glue:us-east-1:000000000000:job/Odd/Foo'",
         "Box (AWS::S3::Bucket): NotificationConfiguration.TopicConfigurations: notifications to SNS topics are not "
         "sent",
-        f"Fn ({FN}): DeadLetterQueue: is recorded, not used yet: failed async invocations go to `lightbox dlq`, "
-        "not there",
         f"Fn ({FN}): ReservedConcurrentExecutions: is recorded, not enforced yet: invocations are not throttled",
-        f"Fn ({FN}): EventInvokeConfig.DestinationConfig: is recorded, not used yet: destinations get nothing",
-        f"Fn ({FN}): EventInvokeConfig.MaximumRetryAttempts: is recorded, not used yet: async invocations are "
-        "retried twice, as by default",
         f"Fn ({FN}): Events.K: this event source mapping is not emulated yet: Kinesis records do not reach Fn",
         f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
         f"Fn ({FN}): Events.Once.Properties.ScheduleExpression: one-time schedules (at(2030-01-01T00:00:00)) are "

@@ -1,0 +1,101 @@
+"""The log of one invocation, as `X-Amz-Log-Type: Tail` returns it: START, the function's output,
+END and REPORT, of which Lambda sends the last 4 KB, base64-encoded.
+
+A runtime that collects its environment's output gives it as `Invocation.log`; otherwise what the
+handler prints or logs while it runs is collected here. The handler runs in a copy of the invoking
+context (a sandbox thread copies it), so a ContextVar marks whose output a write is.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import math
+import sys
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+from lightbox.runtime.invoke import Invocation
+
+# Lambda returns the last 4 KB of the log in X-Amz-Log-Result.
+TAIL_BYTES = 4096
+_buffer: ContextVar[list[str] | None] = ContextVar("lightbox_log_tail", default=None)
+_install_lock = threading.Lock()
+
+
+class _Tee:
+    """A stream that also appends what is written to the current invocation's buffer, if any."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        buf = _buffer.get()
+        if buf is not None:
+            buf.append(text)
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class _Records(logging.Handler):
+    """Log records of the function (not of the emulator) in Lambda's Python runtime format."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(message)s",
+                                            "%Y-%m-%dT%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buf = _buffer.get()
+        if buf is not None and not record.name.startswith(("lightbox", "werkzeug", "rq")):
+            buf.append(self.format(record) + "\n")
+
+
+_records = _Records()
+
+
+def _install() -> None:
+    with _install_lock:
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, _Tee):
+                setattr(sys, name, _Tee(stream))
+        root = logging.getLogger()
+        if _records not in root.handlers:
+            root.addHandler(_records)
+
+
+@contextlib.contextmanager
+def collected() -> Iterator[list[str]]:
+    """What the handler writes while this block runs (its own output only)."""
+    _install()
+    buf: list[str] = []
+    token = _buffer.set(buf)
+    try:
+        yield buf
+    finally:
+        _buffer.reset(token)
+
+
+def lambda_log(inv: Invocation, memory_size: int, output: str, error_lines: list[str]) -> str:
+    """The invocation's log as Lambda writes it to CloudWatch."""
+    given = getattr(inv, "log", None)  # a runtime that keeps its environment's output
+    body = given if isinstance(given, str) else output + "".join(f"{line}\n" for line in error_lines)
+    duration = inv.duration_ms
+    report = (f"REPORT RequestId: {inv.request_id}\tDuration: {duration:.2f} ms\t"
+              f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {memory_size} MB")
+    used = getattr(inv, "max_memory_mb", None)
+    if isinstance(used, int):
+        report += f"\tMax Memory Used: {used} MB"
+    return (f"START RequestId: {inv.request_id} Version: $LATEST\n{body}"
+            f"END RequestId: {inv.request_id}\n{report}\t\n")
+
+
+def tail(log: str) -> str:
+    """The last 4 KB of a log, base64: X-Amz-Log-Result."""
+    return base64.b64encode(log.encode()[-TAIL_BYTES:]).decode()

@@ -1,0 +1,128 @@
+"""The pure parts of the Lambda service: naming a function in the Invoke API, error payloads, the
+destination record, an event's age, and what the template says about destinations it cannot reach."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from template_helpers import lines, load
+
+from lightbox.exceptions import InvocationTimeout
+from lightbox.lambda_.api import InvokeError, resolve
+from lightbox.lambda_.asynchronous import Attempt, expired
+from lightbox.lambda_.destinations import record
+from lightbox.lambda_.logtail import lambda_log, tail
+from lightbox.lambda_.payloads import error_payload, response_body
+from lightbox.runtime.invoke import Invocation
+from lightbox.template.model import EventInvokeConfig, Template
+
+ARN = "arn:aws:lambda:us-east-1:000000000000:function"
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Template:
+    return load(tmp_path, """
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: python3.12, FunctionName: my-fn,
+                       AutoPublishAlias: live}
+    """)
+
+
+@pytest.mark.parametrize("given", ["Fn", "my-fn", f"{ARN}:my-fn", f"{ARN}:my-fn:$LATEST", "000000000000:function:my-fn",
+                                   "my-fn:live", f"{ARN}:my-fn:live"])
+def test_a_function_by_name_arn_partial_arn_or_alias(template: Template, given: str) -> None:
+    assert resolve(template, given, None).name == "Fn"
+
+
+@pytest.mark.parametrize(("given", "qualifier", "shown"), [
+    ("nope", None, f"{ARN}:nope"), ("my-fn", "3", f"{ARN}:my-fn:3"), (f"{ARN}:my-fn:dev", None, f"{ARN}:my-fn:dev")])
+def test_unknown_functions_and_qualifiers_are_not_found(template: Template, given: str, qualifier: str | None,
+                                                         shown: str) -> None:
+    with pytest.raises(InvokeError) as caught:
+        resolve(template, given, qualifier)
+    assert (caught.value.code, caught.value.status, str(caught.value)) == (
+        "ResourceNotFoundException", 404, f"Function not found: {shown}")
+
+
+def _failed(error: BaseException) -> Invocation:
+    try:
+        raise error
+    except BaseException as exc:  # noqa: BLE001 - a raised error, so it has a traceback
+        return Invocation("Fn", "req-1", error=exc)
+
+
+def test_error_payloads_use_lambdas_types() -> None:
+    payload = error_payload(_failed(ValueError("bad")))
+    assert (payload["errorType"], payload["errorMessage"], payload["requestId"]) == ("ValueError", "bad", "req-1")
+    assert payload["stackTrace"] and "test_lambda_service.py" in payload["stackTrace"][0]
+    timeout = error_payload(_failed(InvocationTimeout("Task timed out after 3.00 seconds")))
+    assert timeout["errorType"] == "Sandbox.Timedout"
+    assert timeout["errorMessage"] == "RequestId: req-1 Error: Task timed out after 3.00 seconds"
+
+
+def test_a_result_json_cannot_hold_is_a_marshal_error() -> None:
+    body, error = response_body(Invocation("Fn", "r", result={1, 2}))
+    assert json.loads(body) == error
+    assert error is not None and error["errorType"] == "Runtime.MarshalError"
+    assert error["errorMessage"].startswith("Unable to marshal response: Object of type set")
+    assert response_body(Invocation("Fn", "r", result=None)) == (b"null", None)
+
+
+def test_the_destination_record_on_success_and_failure() -> None:
+    ok = record(f"{ARN}:Fn", "req", "Success", 1, {"a": 1}, Invocation("Fn", "x", result=[1]))
+    assert ok["requestContext"] == {"requestId": "req", "functionArn": f"{ARN}:Fn:$LATEST", "condition": "Success",
+                                    "approximateInvokeCount": 1}
+    assert (ok["responseContext"], ok["responsePayload"]) == ({"statusCode": 200, "executedVersion": "$LATEST"}, [1])
+    bad = record(f"{ARN}:Fn", "req", "RetriesExhausted", 3, {}, _failed(KeyError("k")))
+    assert bad["responseContext"]["functionError"] == "Unhandled"
+    assert set(bad["responsePayload"]) == {"errorMessage", "errorType", "stackTrace"}
+    aged = record(f"{ARN}:Fn", "req", "EventAgeExceeded", 0, {}, None)
+    assert "responseContext" not in aged and aged["requestContext"]["condition"] == "EventAgeExceeded"
+
+
+def test_an_event_older_than_its_maximum_age_is_not_invoked(template: Template) -> None:
+    fn = template.function("Fn")
+    assert not expired(fn, Attempt(2, 3600.0, 1))  # six hours by default
+    assert expired(fn, Attempt(2, 6 * 3600 + 1.0, 1))
+    fn.event_invoke_config = EventInvokeConfig(maximum_event_age_seconds=60)
+    assert expired(fn, Attempt(2, 61.0, 1)) and not expired(fn, Attempt(2, 59.0, 1))
+
+
+def test_the_log_has_start_end_report_and_its_tail_is_the_last_4_kb() -> None:
+    inv = Invocation("Fn", "req", result=1, duration_ms=1.2)
+    log = lambda_log(inv, 128, "hello\n", [])
+    assert log.splitlines()[:3] == ["START RequestId: req Version: $LATEST", "hello", "END RequestId: req"]
+    assert "Billed Duration: 2 ms\tMemory Size: 128 MB" in log
+    assert len(tail("x" * 5000)) == len(tail("x" * 4096))
+
+
+def test_destinations_the_emulator_cannot_reach_get_a_line(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Fn:
+          Type: AWS::Lambda::Function
+          Properties:
+            Handler: app.handler
+            Code: fn/
+            Runtime: python3.12
+            DeadLetterConfig: {TargetArn: arn:aws:s3:::bucket}
+        Config:
+          Type: AWS::Lambda::EventInvokeConfig
+          Properties:
+            FunctionName: !Ref Fn
+            Qualifier: $LATEST
+            MaximumEventAgeInSeconds: 60
+            DestinationConfig: {OnFailure: {Destination: arn:aws:s3:::bucket}, OnSuccess: {Destination: !GetAtt Q.Arn}}
+        Q: {Type: AWS::SQS::Queue}
+    """, head="")
+    assert lines(t) == [
+        "Fn (AWS::Lambda::Function): DeadLetterConfig.TargetArn: arn:aws:s3:::bucket: a dead-letter queue is an SQS "
+        "queue or an SNS topic; failed events are not sent there",
+        "Config (AWS::Lambda::EventInvokeConfig): DestinationConfig.OnFailure.Destination: arn:aws:s3:::bucket: "
+        "destinations on this service are not emulated (emulated: SQS, SNS, EventBridge, Lambda); records for it "
+        "are logged instead",
+    ]
+    assert t.function("Fn").event_invoke_config == EventInvokeConfig(
+        None, 60, "arn:aws:sqs:us-east-1:000000000000:Q", "arn:aws:s3:::bucket")
