@@ -197,3 +197,17 @@ def test_an_init_failure_is_posted_to_init_error_and_the_runtime_exits(
     assert posted.headers["Lambda-Runtime-Function-Error-Type"] == error_type
     assert env.proc.wait(timeout=20) == 129  # as Lambda's Node.js runtime exits after an init error
     assert json.dumps(error_type) in env.output()  # the "Uncaught Exception" log line
+
+
+def test_an_uncaught_exception_mid_invocation_fails_it_and_ends_the_environment(start: Callable[..., NodeEnv]) -> None:
+    env = start({"index.js": """
+        exports.handler = (event, context, callback) => {
+          if (event.legacy) return context.succeed({legacy: true});
+          setTimeout(() => { throw new RangeError("out of range, later"); }, 5);
+        };
+    """})
+    assert env.invoke({"legacy": True}) == ("response", {"legacy": True})  # context.succeed, the old API
+    kind, body = env.invoke({})
+    assert kind == "error" and isinstance(body, dict)
+    assert (body["errorType"], body["errorMessage"]) == ("RangeError", "out of range, later")
+    assert env.proc.wait(timeout=20) == 129  # Lambda's Node.js runtime exits; the host starts a new one

@@ -188,6 +188,7 @@ function contextFor(id, headers, controls) {
 
 function invokeOnce(handler) {
   call('GET', '/invocation/next').then((next) => {
+    if (next.status !== 200) return fatal(`invocation/next answered ${next.status}: ${next.body}`);
     const id = next.headers['lambda-runtime-aws-request-id'];
     requestId = id;
     if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
