@@ -52,12 +52,16 @@ def mismatch(fn: Function) -> str | None:
     return f"runs on node v{version} (the `node` on PATH), not {fn.runtime}"
 
 
-def environment(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
+def node_path(fn: Function) -> list[str]:
     """NODE_PATH as Lambda sets it (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/task)
-    with each layer's folders for /opt; layers' bin/ and lib/ as for every runtime."""
-    modules = [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
-               str(fn.code_uri)]
-    return prepend(native_paths(fn, env), "NODE_PATH", modules)
+    with each layer's folders for /opt."""
+    return [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
+            str(fn.code_uri)]
+
+
+def environment(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with NODE_PATH, and layers' bin/ and lib/ as for every runtime."""
+    return prepend(native_paths(fn, env), "NODE_PATH", node_path(fn))
 
 
 def command() -> list[str]:
