@@ -238,6 +238,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--bucket-events", choices=["auto", "poll", "webhook", "off"])
     up.add_argument("--webhook-token", help="MinIO webhook bearer token (env LIGHTBOX_WEBHOOK_TOKEN)")
     up.add_argument("--strict", action="store_true", help="refuse to start when anything is not emulated")
+    up.add_argument("--warm", action="store_true", default=None,
+                    help="start one execution environment per function now (env LIGHTBOX_WARM)")
     up.set_defaults(func=cmd_up)
 
     validate = common(sub.add_parser("validate", help="load the template; say what runs and what is not emulated"))

@@ -55,6 +55,21 @@ BUCKET_EVENTS_QUEUE = "lightbox-bucket-events"
 SERVE_PORT = 8080
 SERVE_HOST = "0.0.0.0"
 
+# Execution environments (runtime/environments): how many of one function may run at once when
+# the template reserves no concurrency. Lambda's account default is 1000; each environment here is
+# a process (about 20-60 MB), so the local cap is lower: enough for a developer's parallel requests.
+MAX_CONCURRENCY = 16
+MAX_CONCURRENCY_VAR = "LIGHTBOX_MAX_CONCURRENCY"
+# An environment idle this long ends (Lambda reclaims idle environments after minutes, unpredictably).
+IDLE_MINUTES = 5.0
+IDLE_MINUTES_VAR = "LIGHTBOX_IDLE_MINUTES"
+# MemorySize is enforced as Lambda does (the environment is killed: Runtime.OutOfMemory); "0" turns
+# it off for code that must run over its size locally (a profiler, a debugger).
+ENFORCE_MEMORY_VAR = "LIGHTBOX_ENFORCE_MEMORY"
+# The Python runtime interface client: "lightbox" (ours, default: see docs/environments.md) or
+# "awslambdaric" (AWS's, when installed: `pip install awslambdaric`).
+PYTHON_RIC_VAR = "LIGHTBOX_PYTHON_RIC"
+
 # -- environment variables read outside Settings ------------------------------------------------
 # Each setting's environment variable; the CLI flag of the same name overrides it.
 ENV_VARS = {
@@ -73,6 +88,7 @@ ENV_VARS = {
     "env_vars": "LIGHTBOX_ENV_VARS",
     "stack_name": "LIGHTBOX_STACK_NAME",
     "strict": "LIGHTBOX_STRICT",
+    "warm": "LIGHTBOX_WARM",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -110,6 +126,7 @@ class Settings:
     env_vars: Path | None = None  # SAM CLI's --env-vars file: function environment overrides
     stack_name: str | None = None  # AWS::StackName; None: the template's folder name
     strict: bool = False  # what is not emulated refuses the template instead of a line at start
+    warm: bool = False  # one execution environment per function started up front (SAM's EAGER)
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -130,7 +147,7 @@ class Settings:
         settings.retry_base = float(settings.retry_base)
         if settings.env_vars is not None:
             settings.env_vars = Path(settings.env_vars)
-        for flag in ("hot_reload", "strict"):
+        for flag in ("hot_reload", "strict", "warm"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
@@ -209,7 +226,7 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "sqs_endpoint": settings.public_sqs_endpoint, "retry_base": settings.retry_base,
         "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
         "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
-        "data_dir": settings.data_dir.resolve(),
+        "data_dir": settings.data_dir.resolve(), "warm": "1" if settings.warm else None,
     }
     for name, value in values.items():
         if value is not None:
@@ -237,6 +254,22 @@ def function_env(settings: Settings) -> dict[str, str]:
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     return env
+
+
+def max_concurrency() -> int:
+    return int(os.environ.get(MAX_CONCURRENCY_VAR) or MAX_CONCURRENCY)
+
+
+def idle_seconds() -> float:
+    return float(os.environ.get(IDLE_MINUTES_VAR) or IDLE_MINUTES) * 60
+
+
+def enforce_memory() -> bool:
+    return os.environ.get(ENFORCE_MEMORY_VAR, "1").lower() not in ("0", "false", "no", "off")
+
+
+def python_ric() -> str:
+    return os.environ.get(PYTHON_RIC_VAR) or "lightbox"
 
 
 def json_logging_wanted() -> bool:

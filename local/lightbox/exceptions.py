@@ -30,8 +30,43 @@ class HandlerNotFound(LightboxError):
     """A function's Handler string does not resolve to a callable."""
 
 
-class InvocationTimeout(LightboxError):
+class FunctionError(LightboxError):
+    """An invocation failed as Lambda reports it: errorType, errorMessage and stackTrace of the
+    payload Lambda returns (a handler's exception class name, or Runtime.* / Sandbox.*)."""
+
+    error_type = "Runtime.Unknown"
+
+    def __init__(self, message: str, error_type: str | None = None, stack_trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_type:
+            self.error_type = error_type
+        self.stack_trace = list(stack_trace or [])
+
+    def payload(self, request_id: str = "") -> dict[str, object]:
+        return {"errorMessage": self.message, "errorType": self.error_type, "requestId": request_id,
+                "stackTrace": self.stack_trace}
+
+    def __repr__(self) -> str:
+        return f"{self.error_type}({self.message!r})"
+
+    def traceback_text(self) -> str:
+        """As Python prints it: the function's frames (from its environment), then type: message."""
+        frames = "".join(self.stack_trace)
+        head = f"Traceback (most recent call last):\n{frames}" if frames else ""
+        return f"{head}{self.error_type}: {self.message}\n"
+
+
+class InvocationTimeout(FunctionError):
     """A handler ran past its function's Timeout (Lambda says 'Task timed out')."""
+
+    error_type = "Sandbox.Timedout"
+
+
+class Throttled(FunctionError):
+    """No execution environment free and the function at its concurrency limit (Lambda's 429)."""
+
+    error_type = "TooManyRequestsException"
 
 
 class ServiceError(LightboxError):

@@ -170,17 +170,27 @@ def test_failing_message_retries_to_max_receive_count_then_dlq_then_replay(
     assert broker.depth("sample-work")["dead"] == 1
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_killed_worker_job_runs_again(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]
     requests.post(f"{sample_stack.url}/send", json={"messages": ["sleep:4"]}, timeout=5)
     [first] = recorded("sqs", n=1)
-    [killed] = [w for w in sample_stack.workers if w.pid == first["pid"]]
+    # The handler runs in an execution environment process whose parent is the worker.
+    [killed] = [w for w in sample_stack.workers if w.pid == first["ppid"]]
     killed.kill()  # mid-job: the handler is sleeping
     killed.wait()
     sample_stack.workers.remove(killed)
     sample_stack.add_worker()
     deliveries = recorded("sqs", n=2, timeout=60)
     assert [(d["body"], d["receive_count"]) for d in deliveries] == [("sleep:4", 1), ("sleep:4", 2)]
-    assert deliveries[1]["pid"] != first["pid"]
+    assert deliveries[1]["ppid"] != first["ppid"]
+    assert not _alive(first["pid"])  # the environment died with its worker
 
 
 def test_schedule_fires_with_its_input(sample_stack: Stack, recorded) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from lightbox.apigateway.events import HttpRequest, build_event
 from lightbox.apigateway.responses import BadLambdaResponse, build_response
 from lightbox.apigateway.routing import Match, RouteTable
 from lightbox.apigateway.streaming import CountedStream
-from lightbox.exceptions import InvocationTimeout
+from lightbox.exceptions import InvocationTimeout, Throttled
 from lightbox.logs import TRACE_HEADER, new_trace_id, trace_id
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.invoke import Runtime
@@ -70,6 +70,8 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
     if not inv.ok:
         if isinstance(inv.error, InvocationTimeout):
             return _error(504, "Endpoint request timed out")
+        if isinstance(inv.error, Throttled):  # Lambda's TooManyRequestsException
+            return _error(429, "Too Many Requests")
         return _error(500, "Internal Server Error")
     try:
         out = build_response(inv.result, found.route.payload_version)

@@ -28,7 +28,7 @@ from typing import Any
 
 from lightbox import config
 from lightbox.config import Settings
-from lightbox.exceptions import HandlerNotFound, InvocationTimeout
+from lightbox.exceptions import FunctionError, HandlerNotFound, InvocationTimeout
 from lightbox.runtime.context import LambdaContext
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.metrics import observe_invocation
@@ -70,7 +70,7 @@ class _Loaded:
     checked_at: float = 0.0
 
 
-def _source_mtimes(roots: list[Path]) -> dict[Path, float]:
+def source_mtimes(roots: list[Path]) -> dict[Path, float]:
     found: dict[Path, float] = {}
     for root in roots:
         for path in root.rglob("*.py"):
@@ -112,6 +112,16 @@ class Runtime:
     def load(self, name: str) -> Callable[[Any, Any], Any]:
         return self._load(name).handler
 
+    def warm(self) -> None:
+        """Import every function now (what `up` did before environments)."""
+        for name, fn in self.template.functions.items():
+            if fn.handler_found and unsupported(fn) is None:
+                self.load(name)
+
+    def describe(self) -> list[str]:
+        """How functions run, as `lightbox up` says it."""
+        return ["  functions run on threads of this process (in-process mode)"]
+
     def close(self) -> None:
         """End every warm sandbox thread (a busy one after its call returns)."""
         with self._lock:
@@ -133,7 +143,7 @@ class Runtime:
             loaded = self._loaded.get(name)
             if loaded and self.hot_reload and time.monotonic() - loaded.checked_at > config.RELOAD_CHECK_SECONDS:
                 loaded.checked_at = time.monotonic()
-                if _source_mtimes(self._paths(fn)) != loaded.mtimes:
+                if source_mtimes(self._paths(fn)) != loaded.mtimes:
                     log.info("%s: source changed, reloading", name)
                     self._forget(fn)
                     loaded = None
@@ -156,7 +166,7 @@ class Runtime:
         reason = unsupported(fn)
         if reason:
             raise HandlerNotFound(f"{fn.name}: {reason}")
-        mtimes = _source_mtimes(self._paths(fn)) if self.hot_reload else {}
+        mtimes = source_mtimes(self._paths(fn)) if self.hot_reload else {}
         module_path, _, attr = fn.handler.rpartition(".")
         file = fn.code_uri / (module_path.replace(".", "/") + ".py")
         if not file.is_file():
@@ -192,17 +202,22 @@ class Runtime:
         started = time.perf_counter()
         inv = Invocation(name, request_id)
         try:
-            loaded = self._load(name)
-            context = LambdaContext(fn.function_name or fn.name, fn.timeout, fn.memory_size, self.template.region,
-                                    self.template.account_id, request_id)
-            inv.result = self._call_with_timeout(fn, loaded, event, context)
+            inv.result = self._run(fn, event, request_id, trigger)
         except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes
             inv.error = exc
-            inv.traceback = "".join(traceback.format_exception(exc))
+            inv.traceback = exc.traceback_text() if isinstance(exc, FunctionError) else \
+                "".join(traceback.format_exception(exc))
         inv.duration_ms = (time.perf_counter() - started) * 1000
         observe_invocation(name, trigger, inv.duration_ms / 1000, inv.error)
         self._log(inv, trigger)
         return inv
+
+    def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
+        """This runtime's way to run one invocation: on a warm sandbox thread of this process."""
+        loaded = self._load(fn.name)
+        context = LambdaContext(fn.function_name or fn.name, fn.timeout, fn.memory_size, self.template.region,
+                                self.template.account_id, request_id)
+        return self._call_with_timeout(fn, loaded, event, context)
 
     def _call_with_timeout(self, fn: Function, loaded: _Loaded, event: Any, context: LambdaContext) -> Any:
         env = self.environment(fn)
@@ -234,7 +249,7 @@ class Runtime:
             "function": inv.function,
             "trigger": trigger,
             "duration_ms": round(inv.duration_ms, 2),
-            "outcome": "ok" if inv.ok else type(inv.error).__name__,
+            "outcome": "ok" if inv.ok else getattr(inv.error, "error_type", type(inv.error).__name__),
         }
         if inv.ok:
             log.info(json.dumps(line))
@@ -258,6 +273,13 @@ def runtime_findings(template: Template) -> list[Finding]:
     return support.runtime_findings(template, unsupported)
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, isolation: str = "process") -> Runtime:
+    """The runtime of `lightbox up`, `lightbox worker` and gunicorn: execution environments
+    (runtime/environments); isolation="thread" runs handlers on threads of this process."""
     template = load_for(settings)
-    return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)
+    if isolation == "thread":
+        return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)
+    from lightbox.runtime.environments.runtime import ProcessRuntime  # it builds on this module
+
+    return ProcessRuntime(template, env=config.function_env(settings), hot_reload=settings.hot_reload,
+                          client=config.python_ric())

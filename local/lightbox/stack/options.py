@@ -33,4 +33,5 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
                                                  "webhook_token", "bucket_events", "env_vars")}
     given["env_vars"] = given["env_vars"] or (home / sam["env_vars"] if sam.get("env_vars") else None)
     return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),
-                         strict=getattr(args, "strict", None) or None, **given, **extra)
+                         strict=getattr(args, "strict", None) or None,
+                         warm=getattr(args, "warm", None) or None, **given, **extra)

@@ -59,7 +59,8 @@ def up_lines(stack: Stack) -> list[str]:
     lines += [f"  SQS API     {s.public_sqs_endpoint}   (AWS_ENDPOINT_URL_SQS for functions)",
               f"  S3          {s.s3_endpoint}{'  (embedded moto server)' if 's3' in stack.embedded else ''}",
               f"  Redis       {s.redis_url}{'  (embedded redis-server)' if 'redis' in stack.embedded else ''}",
-              f"  bucket events: {stack.bucket_events_mode}; workers: {len(stack.workers)}"]
+              f"  bucket events: {stack.bucket_events_mode}; workers: {len(stack.workers)}",
+              *stack.runtime.describe()]
     for fn in t.functions.values():
         for trig in fn.triggers:
             kind = type(trig).__name__.removesuffix("Trigger")

@@ -84,6 +84,8 @@ class Stack:
         except HandlerNotFound:
             self.stop()
             raise
+        if s.warm:
+            self.runtime.warm()
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
@@ -195,6 +197,8 @@ class Stack:
             # A worker that was killed leaves its RQ scheduler child behind; the group has it.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
+        if hasattr(self, "runtime"):
+            self.runtime.close()  # every execution environment
         for svc in reversed(self.services):
             svc.stop()
         if hasattr(self, "connection"):

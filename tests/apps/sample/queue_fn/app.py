@@ -12,7 +12,8 @@ def handler(event, context):
     for rec in event["Records"]:
         body = rec["body"]
         record("sqs", {"body": body, "receive_count": int(rec["attributes"]["ApproximateReceiveCount"]),
-                       "pid": os.getpid(), "source": rec["eventSourceARN"], "batch": len(event["Records"])})
+                       "pid": os.getpid(), "ppid": os.getppid(), "source": rec["eventSourceARN"],
+                       "batch": len(event["Records"])})
         if body.startswith("sleep"):
             time.sleep(float(body.split(":")[1]))
         if "fail" in body:

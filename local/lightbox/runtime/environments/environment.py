@@ -1,0 +1,160 @@
+"""One execution environment: a process of one function, its Runtime API, one invocation at a time."""
+
+from __future__ import annotations
+
+import queue
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lightbox.exceptions import FunctionError
+from lightbox.runtime.environments import faults, launch
+from lightbox.runtime.environments.api import RuntimeApiServer
+from lightbox.runtime.environments.invocation import Pending
+from lightbox.runtime.environments.memory import peak_mb, tree_rss_mb
+from lightbox.runtime.environments.runtimes import Launch
+from lightbox.template.model import Function
+
+# Lambda's init phase has a limit of its own, apart from the function's Timeout.
+INIT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Spec:
+    """What an environment of a function is started with."""
+
+    function: Function
+    launch: Launch
+    base_env: dict[str, str]  # the emulator's environment, its endpoints and the template's Environment
+    region: str
+    on_output: Callable[[Environment, str], None]
+
+
+class Environment:
+    """A warm process of one function. `invoke` runs one invocation to its end: response, error,
+    the process's exit (Runtime.ExitError), Timeout (the process is killed) or the memory watchdog."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.id = uuid.uuid4().hex
+        self.function = spec.function
+        self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{self.id}"
+        self.init_ms: float | None = None  # from process start to its first /next: Init Duration
+        self.current: Pending | None = None
+        # A streamed response holds the environment until its runtime asks for the next event.
+        self.after_stream: Callable[[], None] | None = None
+        self.idle_since = time.monotonic()
+        self.dead = False
+        self._oom = False
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._api = RuntimeApiServer(self)
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
+        self._started = 0.0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> Environment:
+        self._api.start()
+        fn = self.function
+        lambda_vars = launch.lambda_variables(fn, self._api.address, self.spec.region, self.log_stream)
+        env = launch.process_env(self.spec.base_env, fn, self.spec.launch, lambda_vars, self._tmp)
+        self._started = time.monotonic()
+        self.proc = launch.spawn(self.spec.launch.argv, env, fn.code_uri)
+        threading.Thread(target=self._pump, name=f"lambda-{fn.name}-output", daemon=True).start()
+        threading.Thread(target=self._watch, name=f"lambda-{fn.name}-exit", daemon=True).start()
+        return self
+
+    # -- the Runtime API's side (api.Endpoint) -----------------------------------------------
+    def next_invocation(self) -> Pending | None:
+        if self.init_ms is None:
+            self.init_ms = (time.monotonic() - self._started) * 1000
+        self._stream_over()
+        return self._queue.get()
+
+    def _stream_over(self) -> None:
+        release, self.after_stream = self.after_stream, None
+        if release is not None:
+            release()
+
+    def pending(self, request_id: str) -> Pending | None:
+        current = self.current
+        return current if current is not None and current.request_id == request_id else None
+
+    def init_failed(self, error: FunctionError) -> None:
+        self.dead = True  # its runtime exits now; the next invocation starts a new environment
+        current = self.current
+        if current is not None:
+            current.settle(error=error)
+
+    # -- the host's side ---------------------------------------------------------------------
+    def invoke(self, pending: Pending) -> None:
+        """Returns once `pending` is settled; a timed-out environment is killed and dead after."""
+        self.current = pending
+        if self.dead:
+            pending.settle(error=faults.exited(pending.request_id, self._returncode()))
+            return
+        self._queue.put(pending)
+        if not pending.delivered.wait(INIT_TIMEOUT_SECONDS) and not pending.done.is_set():
+            self.kill()
+            pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS))
+            return
+        remaining = pending.deadline - time.monotonic() if pending.deadline else 0.0
+        timed_out = not pending.done.wait(max(0.0, remaining))
+        if timed_out and pending.settle(error=faults.timed_out(pending.request_id, pending.timeout)):
+            self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
+
+    def rss_mb(self) -> float:
+        return tree_rss_mb(self.pid) if self.proc is not None and not self.dead else 0.0
+
+    def peak_mb(self) -> float:
+        return peak_mb(self.pid) if self.proc is not None and not self.dead else 0.0
+
+    def out_of_memory(self) -> None:
+        """The watchdog saw the process tree over MemorySize."""
+        self._oom = True
+        self.kill()
+
+    def kill(self) -> None:
+        self.dead = True
+        if self.proc is not None:
+            launch.kill(self.proc)
+
+    def close(self) -> None:
+        """Retire: the process ends now (an invocation running on it fails with its exit)."""
+        self.kill()
+        self._queue.put(None)
+
+    def _returncode(self) -> int:
+        return self.proc.poll() or 0 if self.proc is not None else 0
+
+    def _watch(self) -> None:
+        assert self.proc is not None
+        code = self.proc.wait()
+        self.dead = True
+        current = self.current
+        if current is not None:
+            error = faults.out_of_memory(current.request_id) if self._oom else faults.exited(current.request_id, code)
+            current.settle(error=error)
+            if current.stream is not None:
+                current.stream.end()
+        self._queue.put(None)
+        self._stream_over()
+        self._api.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _pump(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        with self.proc.stdout:
+            for raw in self.proc.stdout:
+                self.spec.on_output(self, raw.decode("utf-8", "replace").rstrip("\n"))

@@ -1,0 +1,80 @@
+"""One invocation on its way through an environment: queued, delivered by /next, settled once."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from lightbox.exceptions import FunctionError
+
+
+class StreamBody:
+    """A streamed response body (Lambda's response streaming) as the gateway reads it: the chunks
+    the runtime posts, as they arrive. Closing it (the client left) hangs up on the runtime."""
+
+    def __init__(self) -> None:
+        self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.closed = threading.Event()
+        self.hang_up: Callable[[], None] = lambda: None
+
+    def put(self, chunk: bytes) -> None:
+        self._chunks.put(chunk)
+
+    def end(self) -> None:
+        self._chunks.put(None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.closed.is_set():
+            raise StopIteration
+        chunk = self._chunks.get()
+        if chunk is None:
+            self.closed.set()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            self.hang_up()
+
+
+@dataclass
+class Pending:
+    """What the host knows of one invocation; the first of response, error, exit or timeout wins."""
+
+    request_id: str
+    payload: bytes
+    timeout: float
+    headers: dict[str, str] = field(default_factory=dict)  # Lambda-Runtime-* headers /next sends
+    delivered: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    deadline: float = 0.0  # time.monotonic() when delivered + timeout
+    delivered_at: float = 0.0
+    response: bytes | None = None
+    prelude: bytes | None = None  # a streamed response's JSON prelude
+    stream: StreamBody | None = None
+    error: FunctionError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def deliver(self) -> int:
+        """Handed to the runtime by /next: the clock of its Timeout starts; the wall-clock deadline in ms."""
+        self.delivered_at = time.monotonic()
+        self.deadline = self.delivered_at + self.timeout
+        self.delivered.set()
+        return int((time.time() + self.timeout) * 1000)
+
+    def settle(self, *, response: bytes | None = None, error: FunctionError | None = None,
+               prelude: bytes | None = None, stream: StreamBody | None = None) -> bool:
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self.response, self.error, self.prelude, self.stream = response, error, prelude, stream
+            self.delivered.set()
+            self.done.set()
+            return True

@@ -1,0 +1,158 @@
+"""Runtime with execution environments: what `lightbox up`, `lightbox worker` and gunicorn run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lightbox import config
+from lightbox.exceptions import FunctionError
+from lightbox.logs import trace_id
+from lightbox.runtime.environments import logs
+from lightbox.runtime.environments.environment import Environment, Spec
+from lightbox.runtime.environments.handlers import check_python_handler
+from lightbox.runtime.environments.invocation import Pending
+from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
+from lightbox.runtime.environments.runtimes import launcher_for
+from lightbox.runtime.invoke import Runtime, source_mtimes
+from lightbox.template.model import Function, Template
+
+log = logging.getLogger("lightbox.invoke")
+
+# Invocations whose caller waits for the answer: throttled at once (429). Any other trigger (a
+# queue, an async invoke) waits for a free environment, as Lambda's pollers and async queue do.
+SYNC_TRIGGERS = ("http", "cli", "direct", "invoke", "RequestResponse")
+
+
+class _Versioned:
+    """A function's pool and the sources it was started from (hot reload)."""
+
+    def __init__(self, pool: FunctionPool, mtimes: dict[Any, float]) -> None:
+        self.pool, self.mtimes, self.checked_at = pool, mtimes, time.monotonic()
+
+
+class ProcessRuntime(Runtime):
+    """Every invocation in an execution environment process of its function (see package doc)."""
+
+    def __init__(self, template: Template, env: Mapping[str, str] | None = None, hot_reload: bool = True,
+                 limits: Limits | None = None, client: str = "lightbox") -> None:
+        super().__init__(template, env, hot_reload)
+        self.limits = limits or Limits(config.max_concurrency(), config.idle_seconds(), config.enforce_memory())
+        self.client = client
+        self._pools: dict[str, _Versioned] = {}
+        self._plock = threading.Lock()
+        self._watchdog = Watchdog(lambda: [v.pool for v in list(self._pools.values())], self.limits)
+
+    # -- pools -------------------------------------------------------------------------------
+    def _spec(self, fn: Function) -> Spec:
+        launcher = launcher_for(fn)
+        if launcher is None or fn.package_type == "Image":
+            raise FunctionError(f"{fn.name}: runtime {fn.runtime or fn.package_type} is not run here",
+                                "Runtime.InvalidRuntime")
+        base = {**os.environ, **self.environment(fn)}
+        return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
+
+    def pool(self, fn: Function) -> FunctionPool:
+        with self._plock:
+            current = self._pools.get(fn.name)
+            if current is not None and self.hot_reload and \
+                    time.monotonic() - current.checked_at > config.RELOAD_CHECK_SECONDS:
+                current.checked_at = time.monotonic()
+                if source_mtimes(self._paths(fn)) != current.mtimes:
+                    log.info("%s: source changed, new environments from now on", fn.name)
+                    current.pool.close()
+                    current = None
+            if current is None:
+                self._spec(fn)  # an unrunnable runtime fails here, before any process
+                limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else self.limits.max_concurrency
+                current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
+                                     source_mtimes(self._paths(fn)) if self.hot_reload else {})
+                self._pools[fn.name] = current
+            return current.pool
+
+    def load(self, name: str) -> Callable[[Any, Any], Any]:
+        """Nothing is imported here: a function's import runs in its environment, on first use. A
+        Handler naming nothing in its file is refused now (handlers.py)."""
+        fn = self.template.function(name)
+        check_python_handler(fn)
+
+        def call(event: Any, context: Any = None) -> Any:
+            return self.invoke(fn.name, event).unwrap()
+
+        return call
+
+    def warm(self) -> None:
+        """One environment per function, started now (SAM's --warm-containers EAGER)."""
+        for fn in self.template.functions.values():
+            try:
+                pool = self.pool(fn)
+                env, _ = pool.acquire(wait=False)
+            except FunctionError as exc:
+                log.warning("%s: not warmed: %s", fn.name, exc)
+                continue
+            pool.release(env)
+
+    def describe(self) -> list[str]:
+        lim = self.limits
+        memory = ("on (an environment over its MemorySize is killed: Runtime.OutOfMemory; "
+                  f"{config.ENFORCE_MEMORY_VAR}=0 turns it off)" if lim.enforce_memory else
+                  f"off ({config.ENFORCE_MEMORY_VAR}=0)")
+        return [f"  functions: each in execution environment processes of its own (up to {lim.max_concurrency} "
+                f"per function unless ReservedConcurrentExecutions; idle ones end after "
+                f"{lim.idle_seconds / 60:g} min); Python runtime client: {self.client}",
+                f"  memory enforcement: {memory}"]
+
+    def close(self) -> None:
+        with self._plock:
+            pools, self._pools = list(self._pools.values()), {}
+        for v in pools:
+            v.pool.kill_all()
+        self._watchdog.stop()
+
+    def replace_template(self, template: Template) -> None:
+        with self._plock:
+            pools, self._pools = list(self._pools.values()), {}
+            self.template = template
+        for v in pools:
+            v.pool.close()
+
+    # -- invoking ----------------------------------------------------------------------------
+    def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
+        pool = self.pool(fn)
+        env, cold = pool.acquire(wait=not trigger.startswith(SYNC_TRIGGERS))
+        name = fn.function_name or fn.name
+        headers = {"Lambda-Runtime-Invoked-Function-Arn":
+                   f"arn:aws:lambda:{self.template.region}:{self.template.account_id}:function:{name}"}
+        trace = trace_id.get()
+        if trace:
+            headers["Lambda-Runtime-Trace-Id"] = trace
+        pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
+        logs.emit(fn.name, logs.start_line(request_id))
+        streamed = False
+        try:
+            env.invoke(pending)
+            streamed = pending.stream is not None and not env.dead
+        finally:
+            if streamed:
+                env.after_stream = lambda: pool.release(env)
+            else:
+                pool.release(env)
+        duration = max(0.0, time.monotonic() - (pending.delivered_at or time.monotonic())) * 1000
+        logs.emit(fn.name, logs.end_line(request_id))
+        logs.emit(fn.name, logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(),
+                                            env.init_ms if cold else None))
+        if pending.error is not None:
+            raise pending.error
+        if pending.stream is not None:
+            prelude = json.loads(pending.prelude or b"{}")
+            return {**(prelude if isinstance(prelude, dict) else {}), "body": pending.stream}
+        return json.loads(pending.response or b"null")
+
+    def _output(self, env: Environment, line: str) -> None:
+        current = env.current
+        logs.emit(env.function.name, logs.tagged(current.request_id if current else None, line))
