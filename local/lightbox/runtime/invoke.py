@@ -32,6 +32,7 @@ from lightbox.exceptions import FunctionError, HandlerNotFound, InvocationTimeou
 from lightbox.runtime.context import LambdaContext
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.metrics import observe_invocation
+from lightbox.runtime.runtimes import support
 from lightbox.runtime.sandbox import SandboxPool, close_pools
 from lightbox.template.loader import load_for
 from lightbox.template.model import Finding, Function, Template
@@ -259,19 +260,18 @@ class Runtime:
 
 
 def unsupported(fn: Function) -> str | None:
-    """Why this runtime cannot run `fn`, or None. The template records any runtime; this one runs
-    Python handlers in-process."""
-    if fn.package_type == "Image":
-        return "PackageType Image functions are not run (they need a container runtime); invocations fail"
-    if not fn.runtime.startswith("python3"):
+    """Why `fn` cannot run here, or None. This runtime runs Python handlers in-process; Node.js and
+    custom runtimes need environment processes."""
+    reason = support.unsupported(fn)
+    if reason is None and not fn.runtime.startswith("python"):
         return f"{fn.runtime} functions are not run (only python3.x runs here yet); invocations fail"
-    return None
+    return reason
 
 
 def runtime_findings(template: Template) -> list[Finding]:
-    """One line per function this runtime will not run, as `up` and `validate` print them."""
-    return [Finding(fn.name, template.type_of(fn), "Runtime" if fn.package_type != "Image" else "PackageType",
-                    reason) for fn in template.functions.values() if (reason := unsupported(fn))]
+    """One line per function this runtime will not run, or runs on another version, as `up` and `validate`
+    print them."""
+    return support.runtime_findings(template, unsupported)
 
 
 def build_runtime(settings: Settings, isolation: str = "process") -> Runtime:

@@ -1,0 +1,71 @@
+"""nodejs18.x / 20.x / 22.x: `node` on PATH running `node_bootstrap.cjs` (shipped with the package),
+which speaks the Runtime API and loads the handler as Lambda's Node.js runtime does."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+from lightbox.runtime.runtimes.layers import native_paths, prepend, search_path
+from lightbox.template.model import Function
+
+VERSIONS = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
+
+
+def bootstrap() -> Path:
+    return Path(str(resources.files("lightbox.runtime.runtimes") / "node_bootstrap.cjs"))
+
+
+def major(runtime: str) -> str:
+    """nodejs20.x -> 20"""
+    return runtime.removeprefix("nodejs").removesuffix(".x")
+
+
+@functools.cache
+def node_version(node: str) -> str | None:
+    """`node --version` without the v (20.11.1), or None when it does not run."""
+    try:
+        done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    found = re.fullmatch(r"v(\d+\.\d+\.\d+)", done.stdout.strip())
+    return found.group(1) if done.returncode == 0 and found else None
+
+
+def node() -> str | None:
+    """The `node` that runs Node.js functions: the one on PATH, if it runs."""
+    found = shutil.which("node")
+    return found if found and node_version(found) else None
+
+
+def mismatch(fn: Function) -> str | None:
+    """A warning when the `node` on PATH is another major version than the template's runtime."""
+    exe = node()
+    version = node_version(exe) if exe else None
+    if version is None or version.split(".")[0] == major(fn.runtime):
+        return None
+    return f"runs on node v{version} (the `node` on PATH), not {fn.runtime}"
+
+
+def node_path(fn: Function) -> list[str]:
+    """NODE_PATH as Lambda sets it (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/task)
+    with each layer's folders for /opt."""
+    return [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
+            str(fn.code_uri)]
+
+
+def environment(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with NODE_PATH, and layers' bin/ and lib/ as for every runtime."""
+    return prepend(native_paths(fn, env), "NODE_PATH", node_path(fn))
+
+
+def command() -> list[str]:
+    exe = node()
+    if exe is None:
+        raise FileNotFoundError("node is not on PATH")
+    return [exe, str(bootstrap())]

@@ -1,0 +1,47 @@
+"""Which functions run here, and the lines `up` and `validate` print about the ones that do not (or
+do, on another version than asked for)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lightbox.runtime.runtimes import node, provided, python
+from lightbox.template.model import Finding, Function, Template
+
+KNOWN = (*python.VERSIONS, *node.VERSIONS, *provided.RUNTIMES)
+
+
+def unsupported(fn: Function) -> str | None:
+    """Why `fn` cannot run here (every invocation fails with this), or None."""
+    if fn.package_type == "Image":
+        return ("PackageType Image functions are not run (they need a container runtime); "
+                "invocations fail")
+    if fn.runtime.startswith("nodejs") and fn.runtime in node.VERSIONS and node.node() is None:
+        return f"{fn.runtime} functions need `node` on PATH, which is not there; invocations fail"
+    if fn.runtime in KNOWN:
+        return None
+    runs = "python3.9-3.13, nodejs18.x/20.x/22.x, provided, provided.al2, provided.al2023"
+    return f"{fn.runtime or 'no Runtime'}: this runtime is not run here (runs: {runs}); invocations fail"
+
+
+def mismatch(fn: Function) -> str | None:
+    """The warning when `fn` runs, but on another language version than its Runtime asks for."""
+    if fn.runtime in python.VERSIONS:
+        return python.mismatch(fn)
+    if fn.runtime in node.VERSIONS:
+        return node.mismatch(fn)
+    return None
+
+
+def runtime_findings(template: Template, why_not: Callable[[Function], str | None] = unsupported) -> list[Finding]:
+    """One line per function that will not run (not emulated), or runs on another version (warning)."""
+    lines = []
+    for fn in template.functions.values():
+        kind = template.type_of(fn)
+        if reason := why_not(fn):
+            lines.append(Finding(fn.name, kind, "Runtime" if fn.package_type != "Image" else "PackageType", reason))
+        elif warning := mismatch(fn):
+            lines.append(Finding(fn.name, kind, "Runtime", warning, kind="warning"))
+        elif fn.runtime in provided.RUNTIMES and fn.handler_found and (problem := provided.problem(fn)):
+            lines.append(Finding(fn.name, kind, "CodeUri", problem, kind="warning"))
+    return lines
