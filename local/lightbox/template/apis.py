@@ -135,7 +135,8 @@ class ApiCollector:
                                       str(raw.get("IntegrationHttpMethod", "")).upper(),
                                       dict(raw.get("RequestParameters") or {}), dict(raw.get("RequestTemplates") or {}),
                                       {str(r.get("SelectionPattern", "default")): _lower_keys(r)
-                                       for r in raw.get("IntegrationResponses") or [] if isinstance(r, dict)})
+                                       for r in raw.get("IntegrationResponses") or [] if isinstance(r, dict)},
+                                      _millis(raw.get("TimeoutInMillis")))
             bodies[api_id].routes.append(Route(method, path, integration, f"{method} {path}", *self._auth(p)))
         for res in self.routes:
             p = res.props
@@ -158,7 +159,8 @@ class ApiCollector:
                 integration = Integration(kind, str(uri), function_arn(uri) if kind == "AWS_PROXY" else None,
                                           str(ip.get("PayloadFormatVersion", "1.0")), ip.get("IntegrationSubtype"),
                                           str(ip.get("IntegrationMethod", "")).upper(),
-                                          dict(ip.get("RequestParameters") or {}))
+                                          dict(ip.get("RequestParameters") or {}),
+                                          timeout_ms=_millis(ip.get("TimeoutInMillis")))
             bodies[api_id].routes.append(Route(method.upper(), path, integration, key, *self._auth(p),
                                                default=key == "$default"))
         for api_id, found in bodies.items():
@@ -198,6 +200,10 @@ class ApiCollector:
         for (prop, message), routes in found.problems.items():
             listed = ", ".join(routes)
             scope.load.finding(api.res, prop, message.replace("{routes}", listed))
+
+
+def _millis(value: Any) -> int:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
 
 
 def _lower_keys(response: dict[str, Any]) -> dict[str, Any]:

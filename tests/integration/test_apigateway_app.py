@@ -166,10 +166,13 @@ def test_headers_and_multi_value_headers_merged(stack: Stack) -> None:
 @pytest.mark.parametrize(("path", "status", "body"), [
     ("/rest3/items/1?mode=raise", 502, {"message": "Internal server error"}),
     ("/rest3/items/1?mode=malformed", 502, {"message": "Internal server error"}),
-    ("/rest3/items/1?mode=sleep", 504, {"message": "Endpoint request timed out"}),
+    # A function that times out on its own is a function error; the gateway's own timeout is 504 / 503.
+    ("/rest3/items/1?mode=sleep", 502, {"message": "Internal server error"}),
+    ("/rest3/slow?mode=sleep", 504, {"message": "Endpoint request timed out"}),
     ("/http/x?mode=raise", 500, {"message": "Internal Server Error"}),
     ("/http/x?mode=malformed", 500, {"message": "Internal Server Error"}),
-    ("/http/x?mode=sleep", 503, {"message": "Service Unavailable"}),
+    ("/http/x?mode=sleep", 500, {"message": "Internal Server Error"}),
+    ("/v2/slow?mode=sleep", 503, {"message": "Service Unavailable"}),
 ])
 def test_lambda_failures_as_each_api_type_answers_them(stack: Stack, path: str, status: int,
                                                         body: dict[str, str]) -> None:
