@@ -146,6 +146,14 @@ def test_quick_create_http_api(stack: Stack) -> None:
     assert got["requestContext"]["apiId"] == api_id(stack, "Quick")
 
 
+def test_several_apis_on_one_port_a_path_one_api_owns_never_falls_into_another(stack: Stack) -> None:
+    caught = event(stack, "/not/declared/anywhere")
+    APIGatewayProxyEventV2Model.model_validate(caught)
+    assert caught["routeKey"] == "$default" and caught["requestContext"]["apiId"] == api_id(stack, "QuickDefault")
+    owned = requests.get(f"{stack.url}/raw/5/more", timeout=5)  # RawRest's path: its 403, not the $default
+    assert (owned.status_code, owned.json()) == (403, {"message": "Missing Authentication Token"})
+
+
 def test_sam_http_api_payloads_and_named_stage(stack: Stack) -> None:
     v2 = event(stack, "/http/bob")
     APIGatewayProxyEventV2Model.model_validate(v2)

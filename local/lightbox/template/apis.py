@@ -179,7 +179,9 @@ class ApiCollector:
                     api_key_source=str(props.get("ApiKeySourceType", found.api_key_source)).upper(),
                     disable_execute_api_endpoint=bool(props.get("DisableExecuteApiEndpoint", False)),
                     source="DefinitionBody" if api.body is not None else "resources",
-                    declared_as=api.res.user_type)
+                    declared_as=api.res.user_type,
+                    openapi_version=str(api.body.get("openapi") or api.body.get("swagger") or "")
+                    if isinstance(api.body, dict) else "")
         for route in found.routes:
             integration = _resolve_stage_variables(route.integration, model.stage_variables)
             arn = integration.function_arn
