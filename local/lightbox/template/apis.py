@@ -168,7 +168,7 @@ class ApiCollector:
 
     @staticmethod
     def _emit(scope: Scope, api: _Api, found: BodyRoutes) -> None:
-        events = scope.sam_api_events()
+        events, owners = scope.sam_api_events(), scope.sam_api_owners()
         props = api.res.props
         stage = next(iter(api.stages), api.deployment_stage or ("$default" if api.http else "Prod"))
         binary = tuple(str(t).replace("~1", "/") for t in props.get("BinaryMediaTypes") or ())
@@ -187,7 +187,8 @@ class ApiCollector:
             arn = integration.function_arn
             function = arn.rsplit(":function:", 1)[-1].split(":")[0] if arn else ""
             name = events.get((function, route.method, route.path)) or route.event_name
-            route = replace(route, integration=integration, event_name=name)
+            owner = owners.get((function, route.method, route.path), "")
+            route = replace(route, integration=integration, event_name=name, function=owner)
             problem = unsupported(integration)
             if problem:
                 found.problem("Integration" if api.body is None else "DefinitionBody",
@@ -196,7 +197,7 @@ class ApiCollector:
             if integration.type == "AWS_PROXY" and arn:
                 trig = HttpRoute(route.method, route.path, integration.payload_version if api.http else "1.0", name,
                                  api.res.name, stage, route.authorizer, api.id)
-                scope.load.triggers.append(PendingTrigger(arn, trig, api.res, "DefinitionBody"))
+                scope.load.triggers.append(PendingTrigger(owner or arn, trig, api.res, "DefinitionBody"))
         _pending_findings(model, found)
         scope.load.apis[api.id] = model
         for (prop, message), routes in found.problems.items():

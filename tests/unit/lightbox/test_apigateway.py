@@ -147,7 +147,7 @@ def test_headers_and_multi_value_headers_merge_and_number_bodies_become_text() -
     out = build_response({"statusCode": 200, "body": 42, "headers": {"X": "single", "Y": "y", "Z": "1"},
                           "multiValueHeaders": {"X": ["1", "2"], "Z": ["1", "2"]}}, "1.0")
     assert out.body == b"42"
-    assert [v for k, v in out.headers if k == "X"] == ["single", "1", "2"] and ("Y", "y") in out.headers
+    assert [v for k, v in out.headers if k == "X"] == ["1", "2", "single"] and ("Y", "y") in out.headers
     assert [v for k, v in out.headers if k == "Z"] == ["1", "2"]
 
 
