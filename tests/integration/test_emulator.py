@@ -43,8 +43,12 @@ def test_greedy_path_any_method_and_inferred_json(sample_stack: Stack) -> None:
 
 
 def test_unknown_route_and_wrong_method(sample_stack: Stack) -> None:
-    assert requests.get(f"{sample_stack.url}/nope", timeout=5).status_code == 404
-    assert requests.put(f"{sample_stack.url}/echo", timeout=5).status_code == 405
+    # A path no API claims: the REST API's answer; a wrong method on an HTTP API's route: its 404.
+    nope = requests.get(f"{sample_stack.url}/nope", timeout=5)
+    assert (nope.status_code, nope.json()) == (403, {"message": "Missing Authentication Token"})
+    assert nope.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    wrong = requests.put(f"{sample_stack.url}/echo", timeout=5)
+    assert (wrong.status_code, wrong.json()) == (404, {"message": "Not Found"})
 
 
 def test_iterator_body_is_streamed(sample_stack: Stack) -> None:
@@ -66,8 +70,11 @@ def test_raise_and_timeout_fail_only_that_invocation(sample_stack: Stack, caplog
     with caplog.at_level(logging.ERROR, logger="lightbox.invoke"):
         boom = requests.get(f"{sample_stack.url}/boom", timeout=5)
         slow = requests.get(f"{sample_stack.url}/slow", timeout=10)
-    assert boom.status_code == 500 and boom.json() == {"message": "Internal Server Error"}
-    assert slow.status_code == 504
+    # Both are REST API routes: API Gateway's own bodies, with the error type clients match on.
+    assert (boom.status_code, boom.json()) == (502, {"message": "Internal server error"})
+    assert boom.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+    # The function timed out on its own (Timeout 1 s, under API Gateway's 29 s): a function error to the gateway.
+    assert (slow.status_code, slow.json()) == (502, {"message": "Internal server error"})
     logged = caplog.text
     assert "ValueError: boom: the handler raised on purpose" in logged  # the traceback is in the log
     assert "Task timed out after 1.00 seconds" in logged

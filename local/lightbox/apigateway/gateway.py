@@ -1,40 +1,57 @@
-"""Flask app: the template's HTTP routes, plus the emulator's own endpoints under /_lightbox/."""
+"""Flask app: every API of the template (apimodel.py) as API Gateway answers it, plus the emulator's
+own endpoints under /_lightbox/.
+
+One request: select the API and route (routing.py), run the steps (hooks.py: authorizers, API keys,
+CORS), then the route's integration: a Lambda proxy (events.py -> Runtime.invoke -> responses.py),
+MOCK, HTTP_PROXY or SQS (integrations.py). API Gateway's own answers are errors.py's.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from flask import Blueprint, Flask, Request, Response, request
 
-from lightbox.apigateway.events import HttpRequest, build_event
-from lightbox.apigateway.responses import BadLambdaResponse, build_response
-from lightbox.apigateway.routing import Match, RouteTable
+from lightbox.apigateway.errors import MAX_BODY, gateway_error
+from lightbox.apigateway.events import EventInput, HttpRequest, build_event, is_binary
+from lightbox.apigateway.hooks import Call, Step, default_steps
+from lightbox.apigateway.integrations import (
+    IntegrationFailed,
+    IntegrationTimedOut,
+    Sender,
+    http_proxy,
+    mock,
+    sqs_send,
+)
+from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response
+from lightbox.apigateway.routing import RouteTable
 from lightbox.apigateway.streaming import CountedStream
-from lightbox.exceptions import InvocationTimeout, Throttled
 from lightbox.logs import TRACE_HEADER, new_trace_id, trace_id
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.invoke import Runtime
+from lightbox.template.apimodel import HTTP, REST
 
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, message: str) -> Response:
-    # API Gateway's own error bodies look like this, and clients match on them.
-    return Response(json.dumps({"message": message}), status=status, mimetype="application/json")
-
-
-def _http_request(req: Request) -> HttpRequest:
+def _http_request(req: Request, path: str, stage_path: str) -> HttpRequest:
+    host = req.host
     return HttpRequest(
         method=req.method,
-        path=req.path,
+        path=path,
         query_string=req.query_string.decode("latin-1"),
         headers=list(req.headers.items()),
         query=list(req.args.items(multi=True)),
         body=req.get_data(cache=False),
         source_ip=req.remote_addr or "127.0.0.1",
-        host=req.host,
+        host=host,
+        scheme=req.scheme,
+        port=host.rsplit(":", 1)[1] if ":" in host.rsplit("]", 1)[-1] else ("443" if req.scheme == "https" else "80"),
+        stage_path=stage_path,
     )
 
 
@@ -56,34 +73,115 @@ def _in_environment(body: Iterable[bytes], env: dict[str, str]) -> Iterator[byte
             close()
 
 
-def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
-    """One HTTP request through API Gateway's mapping and the function; `lightbox serve` shares it."""
-    found = routes.match(req.method, req.path)
-    if found is None:
-        return _error(404, "Not Found")
-    if found == "method":
-        return _error(405, "Method Not Allowed")
-    assert isinstance(found, Match)
-    template = runtime.template
-    event = build_event(_http_request(req), found, template.region, template.account_id)
-    inv = runtime.invoke(found.function.name, event, trigger=f"http:{found.route.method} {found.route.path}")
+_pool: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _waiting() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for invocations the gateway may stop waiting for (integration timeout < function timeout)."""
+    if not _pool:
+        _pool.append(concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lightbox-integration"))
+    return _pool[0]
+
+
+def _lambda(call: Call) -> HttpResponse:
+    api, route = call.api, call.route
+    assert route is not None
+    runtime = call.runtime
+    given = EventInput(api, route, call.path_parameters, call.authorizer, call.identity)
+    event = build_event(call.request, given, runtime.template.account_id)
+    trigger = f"http:{route.method} {route.path}"
+    limit = api.integration_seconds(route.integration)
+    if runtime.template.function(route.function).timeout <= limit:
+        inv = runtime.invoke(route.function, event, trigger=trigger)
+    else:  # the gateway gives up before the function does (which runs on, as on AWS)
+        context = contextvars.copy_context()
+        future = _waiting().submit(context.run, runtime.invoke, route.function, event, trigger=trigger)
+        try:
+            inv = future.result(timeout=limit)
+        except concurrent.futures.TimeoutError:
+            log.error("Execution failed due to a timeout error (%s after %.0f ms)", route.function, limit * 1000)
+            return gateway_error("timeout", api.type)
     if not inv.ok:
-        if isinstance(inv.error, InvocationTimeout):
-            return _error(504, "Endpoint request timed out")
-        if isinstance(inv.error, Throttled):  # Lambda's TooManyRequestsException
-            return _error(429, "Too Many Requests")
-        return _error(500, "Internal Server Error")
+        # A function that times out on its own is a function error to API Gateway (502 / 500), not its 504.
+        if getattr(inv.error, "error_type", type(inv.error).__name__) == "TooManyRequestsException":
+            return gateway_error("throttled", api.type)
+        return gateway_error("lambda_error", api.type)
+    version = route.integration.payload_version if api.type == HTTP else "1.0"
+    decode = api.type == HTTP
     try:
-        out = build_response(inv.result, found.route.payload_version)
+        if api.type == REST:  # REST decodes base64 only for its binary media types (Accept or Content-Type)
+            decode = is_binary(call.request.header("accept"), api.binary_media_types) or (
+                isinstance(inv.result, dict) and is_binary(_content_type(inv.result), api.binary_media_types))
+        out = build_response(inv.result, version, decode)
     except BadLambdaResponse as exc:
-        log.error("%s: malformed response: %s", found.function.name, exc)
-        return _error(502, "Internal Server Error")
-    if isinstance(out.body, bytes):
-        body: bytes | CountedStream = out.body
-    else:
-        streamed = _in_environment(out.body, runtime.environment(found.function))
-        body = CountedStream(streamed, found.function.name)
-    resp = Response(body, status=out.status, direct_passthrough=not isinstance(body, bytes))
+        log.error("Execution failed due to configuration error: Malformed Lambda proxy response (%s: %s)",
+                  route.function, exc)
+        return gateway_error("malformed", api.type)
+    if not isinstance(out.body, bytes):
+        out.body = CountedStream(_in_environment(out.body, runtime.environment(runtime.template.function(
+            route.function))), route.function)
+    return out
+
+
+def _content_type(result: dict[str, object]) -> str:
+    for key in ("headers", "multiValueHeaders"):
+        found = result.get(key)
+        if isinstance(found, dict):
+            for k, v in found.items():
+                if str(k).lower() == "content-type":
+                    return str(v[0] if isinstance(v, list) and v else v)
+    return ""
+
+
+def _integrate(call: Call, broker: Sender | None) -> HttpResponse:
+    route, api = call.route, call.api
+    if route is None:
+        return gateway_error("no_route", api.type)
+    integration = route.integration
+    try:
+        if integration.type == "AWS_PROXY" and route.function:
+            return _lambda(call)
+        if integration.type == "MOCK":
+            return mock(integration)
+        if integration.type == "HTTP_PROXY":
+            return http_proxy(integration, call.request, call.path_parameters, api.integration_seconds(integration))
+        if integration.subtype == "SQS-SendMessage" or (integration.type == "AWS" and ":sqs:" in integration.uri):
+            return sqs_send(integration, call.request, broker, call.runtime.template.queues)
+    except IntegrationTimedOut:
+        return gateway_error("timeout", api.type)
+    except IntegrationFailed as exc:
+        log.error("Execution failed due to configuration error: %s", exc)
+        return gateway_error("integration", api.type)
+    log.error("%s %s: its %s integration is not emulated", route.method, route.path, integration.type)
+    return gateway_error("integration", api.type)
+
+
+def answer(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[Step] = (),
+           broker: Sender | None = None) -> Response:
+    """One HTTP request through API Gateway and the route's integration; `lightbox serve` shares it."""
+    match = routes.select(req.method, req.path, req.host)
+    if match is None:
+        return _flask(gateway_error("no_route", HTTP))
+    if req.content_length is not None and req.content_length > MAX_BODY:
+        return _flask(gateway_error("too_large", match.api.type))
+    path = req.path[len(match.stage_path):] or "/"
+    call = Call(runtime, match.api, match.route, _http_request(req, path, match.stage_path), match.path_parameters)
+    if len(call.request.body) > MAX_BODY:
+        return _flask(gateway_error("too_large", match.api.type))
+    out = None
+    for step in steps:
+        out = step(call)
+        if out is not None:
+            break
+    if out is None:
+        out = _integrate(call, broker)
+    out.headers.extend(call.response_headers)
+    return _flask(out)
+
+
+def _flask(out: HttpResponse) -> Response:
+    streamed = not isinstance(out.body, bytes)
+    resp = Response(out.body, status=out.status, direct_passthrough=streamed)
     resp.headers.clear()
     for k, v in out.headers:
         resp.headers.add(k, v)
@@ -94,19 +192,26 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request) -> Response:
 
 def unclaimed(runtime: Runtime, paths: Iterable[str]) -> list[str]:
     """The paths no template route answers to: the emulator's /health and /metrics never shadow the app's."""
-    routes = RouteTable(runtime.template.routes())
-    return [p for p in paths if routes.match("GET", p) is None]
+    routes = RouteTable(runtime.template.apis.values())
+    out = []
+    for p in paths:
+        found = routes.select("GET", p)
+        if found is None or found.route is None:
+            out.append(p)
+    return out
 
 
-def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
+def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = (), steps: Sequence[Step] | None = None,
+               broker: Sender | None = None) -> Flask:
     # No static folder: Flask would otherwise answer /static/... itself, shadowing the template's routes.
     app = Flask("lightbox", static_folder=None)
+    chosen = list(default_steps() if steps is None else steps)
     # The route table follows the runtime's template, which a template reload replaces.
-    table: list[tuple[object, RouteTable]] = [(runtime.template, RouteTable(runtime.template.routes()))]
+    table: list[tuple[object, RouteTable]] = [(runtime.template, RouteTable(runtime.template.apis.values()))]
 
     def routes() -> RouteTable:
         if table[0][0] is not runtime.template:
-            table[0] = (runtime.template, RouteTable(runtime.template.routes()))
+            table[0] = (runtime.template, RouteTable(runtime.template.apis.values()))
         return table[0][1]
 
     for bp in blueprints:
@@ -123,7 +228,7 @@ def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = ()) -> Flask:
                         mimetype="application/json")
 
     def dispatch(path: str = "") -> Response:
-        return answer(runtime, routes(), request)
+        return answer(runtime, routes(), request, chosen, broker)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app.add_url_rule("/", "dispatch_root", dispatch, methods=methods)

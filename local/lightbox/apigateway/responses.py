@@ -1,4 +1,4 @@
-"""API Gateway's Lambda result -> HTTP response mapping, per payload version."""
+"""API Gateway's Lambda result -> HTTP response mapping, per API type and payload version."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+# What a proxy response may hold; REST APIs answer 502 to anything else.
+_V1_KEYS = {"statusCode", "body", "headers", "multiValueHeaders", "isBase64Encoded"}
+_V2_KEYS = {*_V1_KEYS, "cookies"}
 
 
 @dataclass
@@ -25,24 +29,52 @@ def _chunks(body: Iterable[Any]) -> Iterable[bytes]:
         yield chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8")
 
 
-def build_response(result: Any, payload_version: str) -> HttpResponse:
-    """Map a handler's return value back to HTTP, as API Gateway does for that payload version."""
+def merged_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`headers` and `multiValueHeaders` as API Gateway merges them: one list per name, a pair given in
+    both appears once."""
+    multi = result.get("multiValueHeaders") or {}
+    single = result.get("headers") or {}
+    if not isinstance(multi, Mapping) or not isinstance(single, Mapping):
+        raise BadLambdaResponse("headers and multiValueHeaders must be objects")
+    out: list[tuple[str, str]] = []
+    for k, values in multi.items():
+        if not isinstance(values, list):
+            raise BadLambdaResponse(f"multiValueHeaders[{k!r}] must be a list")
+        out.extend((str(k), _text(v)) for v in values)
+    for k, v in single.items():
+        if (str(k), _text(v)) not in out:
+            out.append((str(k), _text(v)))
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def build_response(result: Any, payload_version: str, decode_base64: bool = True) -> HttpResponse:
+    """Map a handler's return value back to HTTP, as API Gateway does for that payload version.
+    `decode_base64`: False when a REST API's binary media types do not cover the response, where API
+    Gateway passes the base64 text through."""
     if payload_version == "2.0" and not (isinstance(result, Mapping) and "statusCode" in result):
         # HTTP API infers a 200 JSON response when the handler returns anything else.
         text = result if isinstance(result, str) else json.dumps(result)
         return HttpResponse(200, [("Content-Type", "application/json")], text.encode("utf-8"))
     if not isinstance(result, Mapping) or "statusCode" not in result:
         raise BadLambdaResponse(f"handler returned {type(result).__name__}, not a proxy response with statusCode")
+    unknown = set(result) - (_V2_KEYS if payload_version == "2.0" else _V1_KEYS)
+    if unknown:
+        raise BadLambdaResponse(f"unexpected keys {sorted(unknown)} in the proxy response")
     try:
         status = int(result["statusCode"])
     except (TypeError, ValueError):
         raise BadLambdaResponse(f"statusCode {result['statusCode']!r} is not an integer") from None
-    multi = result.get("multiValueHeaders") or {}
-    # API Gateway merges the two maps; a name in both keeps only its multiValueHeaders values.
-    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items() if k not in multi]
-    for k, values in multi.items():
-        headers.extend((str(k), str(v)) for v in values)
-    headers.extend(("Set-Cookie", str(c)) for c in result.get("cookies") or [])
+    if not 100 <= status <= 599:
+        raise BadLambdaResponse(f"statusCode {status} is not an HTTP status")
+    headers = merged_headers(result)
+    cookies = result.get("cookies") or []
+    headers.extend(("Set-Cookie", str(c)) for c in cookies)
     body = result.get("body")
     out: bytes | Iterable[bytes]
     if body is None:
@@ -52,7 +84,11 @@ def build_response(result: Any, payload_version: str) -> HttpResponse:
     elif isinstance(body, int | float) and not isinstance(body, bool):
         out = str(body).encode("utf-8")  # API Gateway sends a number body as its text
     elif isinstance(body, str):
-        out = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        b64 = result.get("isBase64Encoded") in (True, "true", "True")
+        try:
+            out = base64.b64decode(body, validate=True) if b64 and decode_base64 else body.encode("utf-8")
+        except ValueError:
+            raise BadLambdaResponse("isBase64Encoded is true but the body is not base64") from None
     elif isinstance(body, Iterable) and not isinstance(body, Mapping):
         out = _chunks(body)  # a generator body is streamed (server-sent events)
     else:

@@ -11,6 +11,7 @@ Precedence, as everywhere: --port > PORT (Cloud Run's contract) > 8080; --host >
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import threading
@@ -24,7 +25,7 @@ from lightbox.apigateway.routing import RouteTable
 from lightbox.config import Settings
 from lightbox.exceptions import LightboxError
 from lightbox.runtime.invoke import Runtime
-from lightbox.template.model import HttpRoute
+from lightbox.template.apimodel import HTTP, Api, Integration, Route
 
 TARGET = "lightbox_http"
 SOURCE = Path(__file__)
@@ -36,14 +37,18 @@ class FunctionHost:
 
     def __init__(self, runtime: Runtime, function: str) -> None:
         fn = runtime.template.function(function)
-        routes = [(f, r) for f, r in runtime.template.routes() if f.name == fn.name]
-        if not routes:
-            routes = [(fn, HttpRoute("ANY", "/", "2.0", "FunctionUrl")),
-                      (fn, HttpRoute("ANY", "/{proxy+}", "2.0", "FunctionUrl"))]
+        apis = [dataclasses.replace(a, routes=[r for r in a.routes if r.function == fn.name])
+                for a in runtime.template.apis.values()]
+        apis = [a for a in apis if a.routes]
+        if not apis:
+            lambda_url = Integration("AWS_PROXY", payload_version="2.0")
+            apis = [Api("url", fn.name, HTTP, "$default", routes=[
+                Route("ANY", "/", lambda_url, "FunctionUrl", function=fn.name),
+                Route("ANY", "/{proxy+}", lambda_url, "FunctionUrl", function=fn.name)])]
         runtime.load(fn.name)  # a handler that cannot be imported fails `serve`, not the first request
         self.runtime = runtime
         self.function = fn.name
-        self.routes = RouteTable(routes)
+        self.routes = RouteTable(apis)
 
     def __call__(self, request: flask.Request) -> flask.Response:
         return answer(self.runtime, self.routes, request)

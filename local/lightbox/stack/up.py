@@ -103,7 +103,7 @@ class Stack:
             self.runtime.warm()
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
-        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
+        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker), broker=self.broker)
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):

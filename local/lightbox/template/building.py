@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lightbox.template.apimodel import Api
 from lightbox.template.attributes import Attributes, StackIdentity
 from lightbox.template.model import (
     Bucket,
@@ -82,6 +83,7 @@ class Load:
     layers: dict[str, Path] = field(default_factory=dict)  # layer version ARN -> its folder
     triggers: list[PendingTrigger] = field(default_factory=list)
     invoke_configs: list[tuple[str, EventInvokeConfig, Res]] = field(default_factory=list)
+    apis: dict[str, Api] = field(default_factory=dict)  # by the API's id
 
     def finding(self, res: Res, prop: str, message: str, kind: str = "not-emulated") -> None:
         found = Finding(res.name, res.user_type, res.prop_path(prop), message, kind)
@@ -102,5 +104,7 @@ class Scope(Protocol):
     def events_of(self, logical_id: str) -> list[str]: ...
 
     def sam_api_events(self) -> dict[tuple[str, str, str], str]: ...
+
+    def sam_api_owners(self) -> dict[tuple[str, str, str], str]: ...
 
     def sam_s3_events(self) -> dict[str, dict[str, tuple[tuple[str, ...], str, str]]]: ...

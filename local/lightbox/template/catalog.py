@@ -15,10 +15,10 @@ QUIET_TYPES = {
     "AWS::Lambda::Permission", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::CodeSigningConfig",
     "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::Logs::LogGroup",
     "AWS::Logs::LogStream", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::CDK::Metadata",
-    "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Account", "AWS::ApiGateway::Model",
+    "AWS::ApiGateway::Account", "AWS::ApiGateway::Model",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::DomainName",
-    "AWS::ApiGateway::BasePathMapping", "AWS::ApiGateway::Authorizer", "AWS::ApiGatewayV2::Deployment",
-    "AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping", "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGateway::BasePathMapping", "AWS::ApiGatewayV2::Deployment",
+    "AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping",
     "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup", "AWS::Scheduler::ScheduleGroup",
     "AWS::ApplicationInsights::Application", "AWS::ResourceGroups::Group", "AWS::XRay::Group",
     "AWS::XRay::SamplingRule", "AWS::Lambda::LayerVersionPermission", "AWS::EC2::SecurityGroup",
@@ -28,7 +28,8 @@ QUIET_TYPES = {
 API_TYPES = {
     "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method", "AWS::ApiGateway::Stage",
     "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Stage", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGatewayV2::Authorizer",
 }
 _NOT_EMULATED = {
     "AWS::DynamoDB::Table": "tables are not created locally yet; calls to it from functions fail",

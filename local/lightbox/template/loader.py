@@ -18,6 +18,7 @@ from lightbox import config
 from lightbox.config import Settings
 from lightbox.exceptions import TemplateError, TemplateErrors
 from lightbox.template import cdk
+from lightbox.template.apimodel import Api, sqs_queue
 from lightbox.template.attributes import StackIdentity, stack_id
 from lightbox.template.building import Load, PendingTrigger
 from lightbox.template.code import default_data_dir
@@ -100,7 +101,7 @@ def _finish(load: Load, path: Path, stack_name: str) -> Template:
     by_name = {fn.function_name: fn for fn in load.functions.values()}
     routes: dict[tuple[str, str], str] = {}
     for pending in load.triggers:
-        fn = _function_of(pending.function, by_name)
+        fn = load.functions.get(pending.function) or _function_of(pending.function, by_name)
         if fn is None:
             load.finding(pending.res, pending.prop, f"{pending.function} is not a function of this template: "
                                                     "nothing is invoked")
@@ -134,7 +135,29 @@ def _finish(load: Load, path: Path, stack_name: str) -> Template:
                 current = buckets[bucket]
                 buckets[bucket] = dataclasses.replace(current, queue_notifications=(*current.queue_notifications, note))
     return Template(path, dict(load.functions), dict(load.queues), buckets, load.region, load.account,
-                    load.resources, load.findings, tuple(dict.fromkeys(load.files)), stack_name, load.notes)
+                    load.resources, load.findings, tuple(dict.fromkeys(load.files)), stack_name, load.notes,
+                    _api_functions(load, by_name))
+
+
+def _api_functions(load: Load, by_name: Mapping[str, Function]) -> dict[str, Api]:
+    """Each Lambda proxy route names its function by the user's name (a route to no function of this
+    template was said with its trigger, and is left out)."""
+    for api in load.apis.values():
+        routes = []
+        for route in api.routes:
+            arn = route.integration.function_arn
+            if route.integration.type == "AWS_PROXY" and arn:
+                fn = load.functions.get(route.function) or _function_of(arn, by_name)
+                if fn is None:
+                    continue
+                route = dataclasses.replace(route, function=fn.name)
+            queue = sqs_queue(route.integration)
+            if queue is not None and queue not in load.queues:
+                load.findings.append(Finding(api.name, api.declared_as, "", f"{route.method} {route.path} sends to "
+                                             f"{queue!r}, not a queue of this template: it answers 500 here"))
+            routes.append(route)
+        api.routes = routes
+    return dict(load.apis)
 
 
 def _target_exists(load: Load, pending: PendingTrigger) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lightbox.template.apimodel import Api
+
 
 @dataclass(frozen=True)
 class HttpRoute:
@@ -184,6 +186,7 @@ class Template:
     files: tuple[Path, ...] = ()  # every file the template was read from (child stacks, includes, ...)
     stack_name: str = ""
     notes: list[str] = field(default_factory=list)  # how it was loaded (the sam build output, cdk.out ...)
+    apis: dict[str, Api] = field(default_factory=dict)  # every API Gateway API by its id (apimodel.py)
 
     def function(self, name: str) -> Function:
         try:

@@ -1,7 +1,7 @@
-"""Routes from an API's OpenAPI (or Swagger) body, as API Gateway imports it: the paths whose
-`x-amazon-apigateway-integration` is a Lambda proxy become routes to that function; everything the
-gateway would do and the emulator does not (authorizers, API keys, CORS, other integration types)
-is collected as findings, one per API and kind, naming the routes it touches.
+"""An API's OpenAPI (or Swagger) body, as API Gateway imports it, into the API model (apimodel.py):
+every operation with an `x-amazon-apigateway-integration` becomes a route with its integration
+(AWS_PROXY Lambda, MOCK, HTTP_PROXY, an AWS service), its security (authorizer, API key), and the
+API's authorizers, CORS, binary media types. What the gateway cannot do is said by the collector.
 
 SAM writes its implicit and explicit APIs' events into such a body (ServerlessRestApi,
 ServerlessHttpApi), so SAM events, a user's DefinitionBody and a raw RestApi Body all come through here.
@@ -14,14 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightbox.template.apimodel import Authorizer, Cors, Integration, Route
+
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "x-amazon-apigateway-any-method"}
 _FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]*:\d*:function:[^/]+")
 
 
 @dataclass
 class BodyRoutes:
-    routes: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
-    # (function ARN, METHOD, path, payload version, authorizer)
+    routes: list[Route] = field(default_factory=list)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
+    cors: Cors | None = None
+    binary_media_types: tuple[str, ...] = ()
+    api_key_source: str = "HEADER"
     problems: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (property, message) -> routes
 
     def problem(self, prop: str, message: str, route: str) -> None:
@@ -44,19 +49,92 @@ def _schemes(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _auth(security: Any, schemes: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """(authorizer name, the kind of check it is) for an operation's `security`, or (None, None)."""
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def authorizer_of(name: str, scheme: Mapping[str, Any]) -> Authorizer | None:
+    """A security scheme's `x-amazon-apigateway-authorizer` (or Cognito/IAM scheme) as the model has it."""
+    decl = scheme.get("x-amazon-apigateway-authorizer")
+    if not isinstance(decl, dict):
+        if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4":
+            return Authorizer(name, "AWS_IAM", raw=dict(scheme))
+        return None
+    kind = str(decl.get("type", "")).upper()
+    if kind == "COGNITO_USER_POOLS":
+        return Authorizer(name, kind, raw=dict(decl))
+    jwt: dict[str, Any] = decl["jwtConfiguration"] if isinstance(decl.get("jwtConfiguration"), dict) else {}
+    sources = _strings(decl.get("identitySource"))
+    if kind == "TOKEN" and not sources and scheme.get("in") == "header":  # Swagger's apiKey scheme names it
+        sources = (f"method.request.header.{scheme.get('name', 'Authorization')}",)
+    ttl = decl.get("authorizerResultTtlInSeconds")
+    return Authorizer(
+        name, "REQUEST" if kind == "REQUEST" else kind, function_arn(decl.get("authorizerUri")), sources,
+        int(ttl) if isinstance(ttl, int | str) and str(ttl).isdigit() else None,
+        str(decl.get("authorizerPayloadFormatVersion", "1.0")), bool(decl.get("enableSimpleResponses", False)),
+        decl.get("identityValidationExpression"), jwt.get("issuer"), _strings(jwt.get("audience")), dict(decl))
+
+
+def cors_of(decl: Any, source: str) -> Cors | None:
+    """HTTP API's CORS (`x-amazon-apigateway-cors` or a CorsConfiguration, any key case)."""
+    if not isinstance(decl, dict):
+        return None
+    d = {str(k).lower(): v for k, v in decl.items()}
+    age = d.get("maxage")
+    return Cors(_strings(d.get("alloworigins")), _strings(d.get("allowmethods")), _strings(d.get("allowheaders")),
+                _strings(d.get("exposeheaders")), int(age) if isinstance(age, int) else None,
+                bool(d.get("allowcredentials", False)), source)
+
+
+def _mock_cors(integration: Mapping[str, Any]) -> Cors | None:
+    """The Access-Control-* headers an OPTIONS MOCK integration answers (what SAM's REST `Cors` becomes)."""
+    responses = integration.get("responses")
+    default = responses.get("default") if isinstance(responses, dict) else None
+    params = default.get("responseParameters") if isinstance(default, dict) else None
+    if not isinstance(params, dict):
+        return None
+    found = {str(k).rsplit(".", 1)[-1].lower(): str(v).strip("'") for k, v in params.items()}
+    if "access-control-allow-origin" not in found:
+        return None
+    age = found.get("access-control-max-age", "")
+    return Cors(_strings(found["access-control-allow-origin"]), _strings(found.get("access-control-allow-methods")),
+                _strings(found.get("access-control-allow-headers")),
+                _strings(found.get("access-control-expose-headers")),
+                int(age) if age.isdigit() else None, found.get("access-control-allow-credentials") == "true", "Cors")
+
+
+def _security(security: Any, schemes: Mapping[str, Any], authorizers: Mapping[str, Authorizer]
+              ) -> tuple[str, str | None, tuple[str, ...], bool]:
+    """(authorization type, authorizer name, scopes, API key required) of an operation's `security`."""
+    kind, name, api_key = "NONE", None, False
+    scopes: tuple[str, ...] = ()
     for requirement in security if isinstance(security, list) else []:
-        for name in requirement if isinstance(requirement, dict) else []:
-            scheme = schemes.get(name)
+        for sname, sscopes in (requirement.items() if isinstance(requirement, dict) else []):
+            scheme = schemes.get(sname)
             scheme = scheme if isinstance(scheme, dict) else {}
-            if name == "NONE":
+            if sname == "NONE":
                 continue
-            if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authorizer" not in scheme:
-                kind = "IAM authorization" if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4" else "API keys"
-                return name, kind
-            return name, "authorizers"
-    return None, None
+            if sname in authorizers:
+                auth = authorizers[sname]
+                kind = {"TOKEN": "CUSTOM", "REQUEST": "CUSTOM"}.get(auth.type, auth.type)
+                name, scopes = sname, _strings(sscopes)
+            elif scheme.get("type") == "apiKey":
+                api_key = True
+    return kind, name, scopes, api_key
+
+
+def integration_of(integ: Mapping[str, Any], http_api: bool) -> Integration:
+    kind = str(integ.get("type", "")).upper()
+    uri = integ.get("uri", "")
+    timeout = integ.get("timeoutInMillis")
+    return Integration(
+        kind, uri if isinstance(uri, str) else "", function_arn(uri) if kind == "AWS_PROXY" else None,
+        str(integ.get("payloadFormatVersion", "1.0")) if http_api else "1.0", integ.get("integrationSubtype"),
+        str(integ.get("httpMethod", "")).upper(), dict(integ.get("requestParameters") or {}),
+        dict(integ.get("requestTemplates") or {}), dict(integ.get("responses") or {}),
+        int(timeout) if isinstance(timeout, int) else 0)
 
 
 def read_body(body: Any, http_api: bool) -> BodyRoutes:
@@ -64,13 +142,16 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
     if not isinstance(body, dict) or not isinstance(body.get("paths"), dict):
         return found
     schemes = _schemes(body)
+    for name, scheme in schemes.items():
+        auth = authorizer_of(str(name), scheme) if isinstance(scheme, dict) else None
+        if auth is not None:
+            found.authorizers[str(name)] = auth
     default_security = body.get("security")
-    if body.get("x-amazon-apigateway-cors"):
-        found.problem("Cors", "CORS is not emulated: preflight requests are not answered and responses get no "
-                              "CORS headers", "every route")
-    if body.get("x-amazon-apigateway-binary-media-types"):
-        found.problem("BinaryMediaTypes", "is not applied: bodies are base64-encoded when they are not text, "
-                                          "whatever their type", "every route")
+    if http_api:
+        found.cors = cors_of(body.get("x-amazon-apigateway-cors"), "x-amazon-apigateway-cors")
+    found.binary_media_types = tuple(str(t).replace("~1", "/")
+                                     for t in body.get("x-amazon-apigateway-binary-media-types") or ())
+    found.api_key_source = str(body.get("x-amazon-apigateway-api-key-source", "HEADER")).upper()
     for path, item in body["paths"].items():
         if not isinstance(item, dict):
             continue
@@ -78,42 +159,20 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
             if key.lower() not in _METHODS or not isinstance(op, dict):
                 continue
             method = "ANY" if key.lower() == "x-amazon-apigateway-any-method" else key.upper()
-            if path == "$default":  # an HTTP API's catch-all route
+            default = path == "$default"  # an HTTP API's catch-all route
+            if default:
                 method, path = "ANY", "/{proxy+}"
             route = f"{method} {path}"
-            integration = op.get("x-amazon-apigateway-integration")
-            if not isinstance(integration, dict):
+            raw = op.get("x-amazon-apigateway-integration")
+            if not isinstance(raw, dict):
                 found.problem("DefinitionBody", "has no x-amazon-apigateway-integration; these routes are not "
                                                 "served: {routes}", route)
                 continue
-            kind = str(integration.get("type", "")).lower()
-            if kind != "aws_proxy":
-                if kind == "mock" and method == "OPTIONS":
-                    found.problem("Cors", "CORS preflight requests (OPTIONS answered by a MOCK integration) are "
-                                          "not answered: {routes}", route)
-                else:
-                    found.problem("DefinitionBody", f"{kind.upper() or 'untyped'} integrations are not emulated; "
-                                                    "these routes are not served: {routes}", route)
-                continue
-            uri = integration.get("uri")
-            if integration.get("integrationSubtype"):  # an HTTP API's AWS service integration (SQS-SendMessage ...)
-                found.problem("DefinitionBody", f"{integration['integrationSubtype']} service integrations are not "
-                                                "emulated; these routes are not served: {routes}", route)
-                continue
-            if isinstance(uri, str) and "${stageVariables." in uri:
-                found.problem("DefinitionBody", "integrations through stage variables are not resolved; these "
-                                                "routes are not served: {routes}", route)
-                continue
-            arn = function_arn(uri)
-            if arn is None:
-                found.problem("DefinitionBody", f"the integration uri {uri!r} names no function; these routes "
-                                                "are not served: {routes}", route)
-                continue
-            version = "1.0" if not http_api else str(integration.get("payloadFormatVersion", "1.0"))
-            authorizer, check = _auth(op.get("security", default_security), schemes)
-            if authorizer is not None:
-                found.problem(f"Auth.Authorizers.{authorizer}" if check == "authorizers" else "Auth",
-                              f"{check} are not emulated; requests to {{routes}} reach the function without "
-                              "authorization", route)
-            found.routes.append((arn, method, str(path), version, authorizer))
+            integration = integration_of(raw, http_api)
+            if integration.type == "MOCK" and method == "OPTIONS" and not http_api and found.cors is None:
+                found.cors = _mock_cors(raw)
+            kind, authorizer, scopes, api_key = _security(op.get("security", default_security), schemes,
+                                                          found.authorizers)
+            found.routes.append(Route(method, str(path), integration, route, kind, authorizer, scopes, api_key,
+                                      default))
     return found

@@ -200,11 +200,13 @@ def test_openapi_bodies_routes_and_what_they_do_not_emulate(tmp_path: Path) -> N
     assert routes["/x"] == HttpRoute("GET", "/x", "1.0", "Get", "MyApi", "live", "MyAuth")
     assert routes["/open"].authorizer is None
     assert [f.line() for f in t.shown()] == [
-        "MyApi (AWS::Serverless::Api): Cors: CORS preflight requests (OPTIONS answered by a MOCK integration) are "
-        "not answered: OPTIONS /open, OPTIONS /x",
-        "MyApi (AWS::Serverless::Api): Auth.Authorizers.MyAuth: authorizers are not emulated; requests to GET /x "
-        "reach the function without authorization",
+        "MyApi (AWS::Serverless::Api): Auth.Authorizers.MyAuth: authorizers are not emulated; requests to OPTIONS "
+        "/open, OPTIONS /x, GET /x reach the function without authorization",
     ]
+    api = t.apis[routes["/x"].api_id]
+    assert api.cors is not None and api.cors.allow_origins == ("*",) and api.stage == "live"
+    assert {(r.method, r.path, r.integration.type) for r in api.routes} >= {("OPTIONS", "/x", "MOCK"),
+                                                                            ("GET", "/x", "AWS_PROXY")}
 
 
 def test_nested_stacks_names_parameters_and_outputs(tmp_path: Path) -> None:
@@ -284,8 +286,8 @@ def test_import_values_given_as_overrides_and_service_integrations_said(tmp_path
     """, parameter_overrides={"network-VpcId": "vpc-123"})
     assert t.function("Fn").environment["VPC"] == "vpc-123"
     assert [f.line() for f in t.shown()] == [
-        "Api (AWS::Serverless::HttpApi): DefinitionBody: SQS-SendMessage service integrations are not emulated; "
-        "these routes are not served: POST /submit"]
+        "Api (AWS::Serverless::HttpApi): POST /submit sends to 'x', not a queue of this template: it answers 500 "
+        "here"]
 
 
 def test_an_event_sam_does_not_add_to_a_definition_body_is_said(tmp_path: Path) -> None:

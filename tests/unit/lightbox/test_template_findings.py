@@ -55,8 +55,8 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "responses get no CORS headers",
         "Http (AWS::Serverless::HttpApi): Auth.Authorizers.Jwt: authorizers are not emulated; requests to GET /jwt "
         "reach the function without authorization",
-        "ServerlessRestApi (AWS::Serverless::Api): DefinitionBody: AWS integrations are not emulated; these routes "
-        "are not served: POST /sm",
+        "ServerlessRestApi (AWS::Serverless::Api): DefinitionBody: AWS service integrations (arn:aws:apigateway:"
+        "us-east-1:states:action/StartExecution) are not emulated; these routes answer 500 here: POST /sm",
         "Ext (AWS::Lambda::EventSourceMapping): EventSourceArn: queue other is not a queue of this template: its "
         "messages are not delivered",
         "Ext2 (AWS::Lambda::EventSourceMapping): FunctionName: arn:aws:lambda:us-east-1:1:function:elsewhere is not "
