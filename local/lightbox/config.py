@@ -73,6 +73,8 @@ ENV_VARS = {
     "env_vars": "LIGHTBOX_ENV_VARS",
     "stack_name": "LIGHTBOX_STACK_NAME",
     "strict": "LIGHTBOX_STRICT",
+    "disable_authorizer": "LIGHTBOX_DISABLE_AUTHORIZER",
+    "jwks": "LIGHTBOX_JWKS",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -110,6 +112,11 @@ class Settings:
     env_vars: Path | None = None  # SAM CLI's --env-vars file: function environment overrides
     stack_name: str | None = None  # AWS::StackName; None: the template's folder name
     strict: bool = False  # what is not emulated refuses the template instead of a line at start
+    # SAM CLI's --disable-authorizer: routes answer without their Lambda/JWT authorizers and API keys.
+    disable_authorizer: bool = False
+    # JWT authorizers' signing keys (a JWKS URL or file) for every issuer; None: each issuer's OpenID
+    # discovery document, as API Gateway finds them.
+    jwks: str | None = None
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -130,7 +137,7 @@ class Settings:
         settings.retry_base = float(settings.retry_base)
         if settings.env_vars is not None:
             settings.env_vars = Path(settings.env_vars)
-        for flag in ("hot_reload", "strict"):
+        for flag in ("hot_reload", "strict", "disable_authorizer"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
@@ -210,6 +217,7 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
         "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
         "data_dir": settings.data_dir.resolve(),
+        "disable_authorizer": "1" if settings.disable_authorizer else None, "jwks": settings.jwks,
     }
     for name, value in values.items():
         if value is not None:

@@ -17,6 +17,8 @@ from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lightbox import config
+from lightbox.apigateway.access import access_steps
+from lightbox.apigateway.function_urls import UrlServers
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
@@ -86,7 +88,8 @@ class Stack:
             raise
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
-        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker), broker=self.broker)
+        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker),
+                              steps=access_steps(s), broker=self.broker)
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):
@@ -94,6 +97,7 @@ class Stack:
         self._server = make_server(s.host, s.port, self.app, threaded=True)
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
+        self.function_urls = UrlServers().start(self.runtime, s.host, s.port + 1)
         return self
 
     def _preload(self) -> None:
@@ -142,6 +146,7 @@ class Stack:
         self.watch = TemplateWatch(new.files)
         self.template = new
         self.runtime.replace_template(new)
+        self.function_urls.reloaded(new)
         self.broker.template = new
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
@@ -178,6 +183,8 @@ class Stack:
 
     # -- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
+        if hasattr(self, "function_urls"):
+            self.function_urls.stop()
         for t in self._threads:
             t.stop()
         if self._server is not None:
