@@ -122,3 +122,21 @@ class RouteTable:
         inner = path[len(base):] or "/"
         found = routes.match(method, inner)
         return Match(routes.api, found[0] if found else None, found[1] if found else {}, base)
+
+
+def execute_api_url(api: Api, url: str) -> str:
+    """The API's own address, as AWS's `https://{id}.execute-api.{region}.amazonaws.com/{stage}`."""
+    scheme, _, host = url.partition("://")
+    port = host.rsplit(":", 1)[1] if ":" in host else ""
+    return f"{scheme}://{api.id.lower()}{EXECUTE_API}localhost{':' + port if port else ''}{api.base_path}"
+
+
+def api_lines(apis: Iterable[Api], url: str) -> list[str]:
+    """What `up` prints per API: its type, stage and two addresses, then each route and where it goes."""
+    lines = []
+    for api in apis:
+        lines.append(f"    {api.name} ({api.type} API, stage {api.stage}): {url}  or {execute_api_url(api, url)}")
+        for route in sorted(api.routes, key=_rank):
+            target = route.function or route.integration.type
+            lines.append(f"      {route.method:7} {url}{route.path if not route.default else ' $default'}  -> {target}")
+    return lines

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from lightbox.apigateway.access import api_keys, requires_api_key
+from lightbox.apigateway.routing import api_lines
 from lightbox.runtime.invoke import runtime_findings, unsupported
 from lightbox.stack.up import Stack
 from lightbox.template.model import Finding, HttpRoute, Template
@@ -68,8 +69,7 @@ def up_lines(stack: Stack) -> list[str]:
     """What `lightbox up` runs, and where: the gateway's routes, the services, each trigger."""
     t, s = stack.template, stack.settings
     lines = [f"lightbox: {t.path} ({len(t.functions)} functions)", f"  gateway     {stack.url}"]
-    lines.extend(f"    {route.method:7} {stack.url}{route.path}  -> {fn.name}"
-                 for fn, route in sorted(t.routes(), key=lambda r: r[1].path))
+    lines.extend(api_lines(t.apis.values(), stack.url))
     lines += access_lines(stack)
     lines += [f"  SQS API     {s.public_sqs_endpoint}   (AWS_ENDPOINT_URL_SQS for functions)",
               f"  S3          {s.s3_endpoint}{'  (embedded moto server)' if 's3' in stack.embedded else ''}",
