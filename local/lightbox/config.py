@@ -75,6 +75,7 @@ ENV_VARS = {
     "strict": "LIGHTBOX_STRICT",
     "disable_authorizer": "LIGHTBOX_DISABLE_AUTHORIZER",
     "jwks": "LIGHTBOX_JWKS",
+    "function_urls": "LIGHTBOX_FUNCTION_URLS",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -117,6 +118,9 @@ class Settings:
     # JWT authorizers' signing keys (a JWKS URL or file) for every issuer; None: each issuer's OpenID
     # discovery document, as API Gateway finds them.
     jwks: str | None = None
+    # Each function URL's AWS address (what !GetAtt Url.FunctionUrl gives) -> its local URL; `up` chooses the
+    # ports and gives them to every process it starts (JSON in LIGHTBOX_FUNCTION_URLS).
+    function_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -137,6 +141,8 @@ class Settings:
         settings.retry_base = float(settings.retry_base)
         if settings.env_vars is not None:
             settings.env_vars = Path(settings.env_vars)
+        if isinstance(settings.function_urls, str):
+            settings.function_urls = json.loads(settings.function_urls)
         for flag in ("hot_reload", "strict", "disable_authorizer"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
@@ -222,6 +228,8 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
     for name, value in values.items():
         if value is not None:
             env[ENV_VARS[name]] = str(value)
+    if settings.function_urls:
+        env[ENV_VARS["function_urls"]] = json.dumps(settings.function_urls)
     if settings.parameter_overrides:
         env[PARAMETER_OVERRIDES_VAR] = shlex.join(f"{k}={v}" for k, v in settings.parameter_overrides.items())
     return env

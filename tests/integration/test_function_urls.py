@@ -4,6 +4,7 @@ AWS_IAM accepted with a line, and !GetAtt Url.FunctionUrl giving the local URL."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,12 @@ import redis
 import requests
 from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 
+from lightbox import config
 from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
+from lightbox.template.loader import load_for
+from lightbox.testing.up import start_up
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "function-urls" / "template.yaml"
 
@@ -86,3 +90,25 @@ def test_getatt_function_url_is_the_local_url(stack: Stack) -> None:
     inv = stack.runtime.invoke("Caller", {})
     assert inv.ok, inv.traceback
     assert inv.result == {"url": url_of(stack, "Echo"), "status": 201, "path": "/from-caller"}
+
+
+def test_every_process_of_the_stack_reads_the_local_url(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers load the template themselves: the ports `up` chose reach them through their environment."""
+    for name, value in config.child_env(stack.settings, {}).items():
+        monkeypatch.setenv(name, value)
+    again = load_for(Settings.load())
+    assert again.function("Caller").environment["ECHO_URL"] == url_of(stack, "Echo")
+
+
+def test_up_prints_each_url(tmp_path: Path) -> None:
+    up = start_up(tmp_path, ["-t", str(APP), "-w", "1", "--bucket-events", "off"])
+    try:
+        deadline = time.monotonic() + 30  # up writes its state file just before it prints
+        while "Ctrl-C stops everything." not in up.log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        line = next(x for x in up.log_path.read_text().splitlines() if "(function URL EchoUrl" in x)
+        local = line.split()[1]
+        assert local.startswith("http://127.0.0.1:") and local != f"{up.url}/"
+        assert requests.get(local + "hi", timeout=10).json()["rawPath"] == "/hi"
+    finally:
+        assert up.stop() == 0, up.log_path.read_text()[-3000:]

@@ -7,14 +7,15 @@ mapped as an HTTP API 2.0 answer. `Cors` is applied by the URL itself, as HTTP A
 RESPONSE_STREAM`: a handler whose answer's body (or the answer itself) is a generator is streamed
 chunk by chunk; BUFFERED URLs stream such a body too, as the gateway does for server-sent events.
 
-`!GetAtt Url.FunctionUrl` gives `https://ID.lambda-url.REGION.on.aws/` at load; once the ports are
-known `localize` puts the local URL in its place wherever the template's functions read it.
+`!GetAtt Url.FunctionUrl` gives `https://ID.lambda-url.REGION.on.aws/`; `up` chooses the ports first
+(`plan`), and every process puts the local URL in its place in the functions' environments.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -197,62 +198,66 @@ def create_app(runtime: Runtime, url: FunctionUrl) -> Flask:
     return app
 
 
+def plan(template: Template, host: str, first_port: int) -> dict[str, str]:
+    """Each function URL's AWS address -> the local URL it will be served on: the ports after the
+    gateway's when free (stable across restarts), else free ones. Chosen before any process loads the
+    template, so `!GetAtt Url.FunctionUrl` is the local URL in every one of them (loader.load_for)."""
+    chosen: dict[str, str] = {}
+    port = first_port
+    for url in function_urls(template):
+        while port < first_port + 100 and not _free(host, port):
+            port += 1
+        found = port if port < first_port + 100 else _any_port(host)
+        chosen[url.placeholder] = f"http://{host}:{found}/"
+        port = found + 1
+    return chosen
+
+
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 class UrlServers:
-    """One werkzeug server per function URL, started with `lightbox up`."""
+    """One werkzeug server per function URL, started with `lightbox up` on the ports `plan` chose."""
 
     def __init__(self) -> None:
-        self.servers: list[tuple[FunctionUrl, BaseWSGIServer]] = []
-        self._host = "127.0.0.1"
+        self.servers: list[tuple[FunctionUrl, str, BaseWSGIServer]] = []
 
-    def start(self, runtime: Runtime, host: str, first_port: int) -> UrlServers:
-        self._host = host
-        for i, url in enumerate(function_urls(runtime.template)):
-            server = _bind(host, first_port + i, create_app(runtime, url))
+    def start(self, runtime: Runtime, planned: Mapping[str, str]) -> UrlServers:
+        for url in function_urls(runtime.template):
+            local = planned.get(url.placeholder)
+            if local is None:  # added by a template reload: served from the next start
+                continue
+            host, port = local.removeprefix("http://").rstrip("/").rsplit(":", 1)
+            server = make_server(host, int(port), create_app(runtime, url), threaded=True)
             threading.Thread(target=server.serve_forever, name=f"lightbox-url-{url.name}", daemon=True).start()
-            self.servers.append((url, server))
-        localize(runtime.template, self.urls(host))
+            self.servers.append((url, local, server))
         return self
 
     def url_of(self, function: str) -> str:
         """The local URL of a function (its name in the template)."""
-        for url, server in self.servers:
+        for url, local, _ in self.servers:
             if url.function == function:
-                return f"http://{self._host}:{server.server_port}/"
+                return local
         raise KeyError(f"{function} has no function URL")
 
-    def urls(self, host: str) -> dict[str, str]:
-        """placeholder -> local URL."""
-        return {url.placeholder: f"http://{host}:{server.server_port}/" for url, server in self.servers}
-
-    def lines(self, host: str) -> list[str]:
-        return [f"    {url.function:20} {f'http://{host}:{server.server_port}/'}  (function URL {url.name}, "
-                f"AuthType {url.auth_type}, {url.invoke_mode})" for url, server in self.servers]
-
-    def reloaded(self, template: Template) -> None:
-        """A reloaded template reads the URLs already served; a URL added by the reload needs a restart."""
-        localize(template, self.urls(self._host))
+    def lines(self) -> list[str]:
+        return [f"    {url.function:20} {local}  (function URL {url.name}, AuthType {url.auth_type}, "
+                f"{url.invoke_mode})" for url, local, _ in self.servers]
 
     def stop(self) -> None:
-        for _, server in self.servers:
+        for _, _, server in self.servers:
             server.shutdown()
             server.server_close()
         self.servers.clear()
-
-
-def _bind(host: str, port: int, app: Flask) -> BaseWSGIServer:
-    """The port after the gateway's when free (stable across restarts), else any free one."""
-    try:
-        return make_server(host, port, app, threaded=True)
-    except OSError:
-        return make_server(host, 0, app, threaded=True)
-
-
-def localize(template: Template, urls: Mapping[str, str]) -> None:
-    """The local URL where a function's environment holds what `!GetAtt Url.FunctionUrl` gave."""
-    if not urls:
-        return
-    for fn in template.functions.values():
-        for key, value in fn.environment.items():
-            for placeholder, local in urls.items():
-                if placeholder in value:
-                    fn.environment[key] = value = value.replace(placeholder, local)

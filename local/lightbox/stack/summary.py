@@ -57,7 +57,7 @@ def access_lines(stack: Stack) -> list[str]:
     lines = []
     if stack.function_urls.servers:
         lines.append("  function URLs")
-        lines += stack.function_urls.lines(stack.settings.host)
+        lines += stack.function_urls.lines()
     if requires_api_key(stack.template):
         lines += [f"  {line}" for line in api_keys(stack.template).lines()]
     if stack.settings.disable_authorizer:

@@ -17,8 +17,8 @@ from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lightbox import config
+from lightbox.apigateway import function_urls
 from lightbox.apigateway.access import access_steps
-from lightbox.apigateway.function_urls import UrlServers
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
@@ -78,6 +78,7 @@ class Stack:
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
+        s.function_urls = function_urls.plan(first, s.host, s.port + 1)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -97,7 +98,7 @@ class Stack:
         self._server = make_server(s.host, s.port, self.app, threaded=True)
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
-        self.function_urls = UrlServers().start(self.runtime, s.host, s.port + 1)
+        self.function_urls = function_urls.UrlServers().start(self.runtime, s.function_urls)
         return self
 
     def _preload(self) -> None:
@@ -146,7 +147,6 @@ class Stack:
         self.watch = TemplateWatch(new.files)
         self.template = new
         self.runtime.replace_template(new)
-        self.function_urls.reloaded(new)
         self.broker.template = new
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
