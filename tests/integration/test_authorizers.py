@@ -5,6 +5,7 @@ checked against aws-lambda-powertools' parser models."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 from lightbox.testing.jwt_issuer import JwtIssuer
+from lightbox.testing.up import start_up
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "authorizers" / "template.yaml"
 KEY = "shop-key-0123456789-abcdefghij"
@@ -167,3 +169,29 @@ def test_jwt_authorizer(stack: Stack, issuer: JwtIssuer) -> None:
     no_scope = get(stack, "/profile", Authorization=f"Bearer {issuer.token(scope='email')}")
     assert (no_scope.status_code, no_scope.json()) == (403, {"message": "Forbidden"})
     assert get(stack, "/profile").status_code == 401
+
+
+def test_http_api_payload_1_policy_authorizer(stack: Stack, calls: redis.Redis) -> None:
+    ok = get(stack, "/legacy", **{"X-User": "ann"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["requestContext"]["authorizer"]["lambda"] == {"team": "blue", "principalId": "ann"}
+    event = last_event(calls, "policy")
+    ApiGatewayAuthorizerRequest.model_validate(event)
+    assert event["version"] == "1.0" and event["identitySource"] == "ann"
+    denied = get(stack, "/legacy", **{"X-User": "bob"})
+    assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
+
+
+def test_disable_authorizer_through_lightbox_up(tmp_path: Path) -> None:
+    up = start_up(tmp_path, ["-t", str(APP), "-w", "1", "--bucket-events", "off", "--disable-authorizer"])
+    try:
+        assert requests.get(f"{up.url}/orders/1", timeout=10).status_code == 200  # no token, no authorizer
+        assert requests.get(f"{up.url}/keyed", timeout=10).status_code == 200  # no API key either
+        deadline = time.monotonic() + 30  # up writes its state file just before it prints
+        while "Ctrl-C stops everything." not in up.log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        printed = up.log_path.read_text()
+        assert f"API key ShopKey: {KEY}" in printed
+        assert "authorizers and API keys are off (--disable-authorizer)" in printed
+    finally:
+        assert up.stop() == 0, up.log_path.read_text()[-3000:]

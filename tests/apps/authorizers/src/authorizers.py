@@ -48,3 +48,10 @@ def simple(event, context):
     _count("simple", event)
     ok = event["headers"].get("authorization") == "letmein"
     return {"isAuthorized": ok, "context": {"user": "ann", "tier": 2}}
+
+
+def http_policy(event, context):
+    """HTTP API, payload 1.0: an IAM policy, as REST authorizers answer."""
+    _count("policy", event)
+    user = event["headers"].get("x-user") or event["headers"].get("X-User")
+    return _policy("Allow" if user == "ann" else "Deny", event["methodArn"], user, {"team": "blue"})
