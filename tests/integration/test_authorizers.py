@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventV2Model,
 )
 
+from lightbox.apigateway.access import api_keys
 from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
@@ -195,3 +196,27 @@ def test_disable_authorizer_through_lightbox_up(tmp_path: Path) -> None:
         assert "authorizers and API keys are off (--disable-authorizer)" in printed
     finally:
         assert up.stop() == 0, up.log_path.read_text()[-3000:]
+
+
+def test_raw_cloudformation_authorizer_and_a_made_up_api_key(redis_server: ManagedProcess, s3_server: ManagedProcess,
+                                                            tmp_path: Path) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/4"
+    settings = Settings.load(template=APP.parent / "raw.yaml", port=0, workers=1, redis_url=url,
+                             s3_endpoint=s3_server.url, bucket_events="off", data_dir=tmp_path)
+    raw = Stack(settings).start()
+    conn = raw.connection
+    conn.delete("authorizers:token")
+    try:
+        key = api_keys(raw.template)
+        assert key.made_up  # no AWS::ApiGateway::ApiKey: one local key, printed by up
+        (made_up,) = key.keys
+        # The token does not match IdentityValidationExpression: refused without calling the authorizer.
+        assert get(raw, "/things", Authorization="nobody", **{"x-api-key": made_up}).status_code == 401
+        assert count(conn, "token") == 0
+        assert get(raw, "/things", Authorization="allow-ann").status_code == 403  # no key
+        ok = get(raw, "/things", Authorization="allow-ann", **{"x-api-key": made_up})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["requestContext"]["authorizer"]["principalId"] == "ann"
+        assert count(conn, "token") == 1
+    finally:
+        raw.stop()

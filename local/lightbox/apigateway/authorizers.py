@@ -206,7 +206,8 @@ def _http_decision(auth: Authorizer, result: Any, req: AuthRequest) -> Allowed |
     return Allowed({"lambda": context})
 
 
-_UNAUTHORIZED_TEXT = re.compile(r"^\W*Unauthorized\W*$")
+# Lambda's errorMessage is "Unauthorized"; a runtime may prefix its error type ("Error: Unauthorized").
+_UNAUTHORIZED_TEXT = re.compile(r"^(?:[\w.]+: )?['\"]?Unauthorized['\"]?$")
 
 
 class LambdaAuthorizers:
