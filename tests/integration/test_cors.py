@@ -82,3 +82,10 @@ def test_rest_sam_cors_is_an_options_mock_method(stack: Stack) -> None:
     assert got.status_code == 200 and got.headers["Access-Control-Allow-Origin"] == "https://own.example"
     missing = requests.get(f"{stack.url}/rest/nothing", headers={"Origin": "https://shop.example"}, timeout=10)
     assert missing.status_code == 403 and "Access-Control-Allow-Origin" not in missing.headers
+
+
+def test_http_api_answers_every_options_itself(stack: Stack) -> None:
+    bare = requests.options(f"{stack.url}/http/items", timeout=10)  # no Origin: no CORS headers, still answered
+    assert bare.status_code == 204 and "Access-Control-Allow-Origin" not in bare.headers
+    simple = requests.options(f"{stack.url}/http/fail", headers={"Origin": "https://chat.example"}, timeout=10)
+    assert simple.status_code == 204 and simple.headers["Access-Control-Allow-Origin"] == "https://chat.example"

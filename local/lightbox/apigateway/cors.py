@@ -1,8 +1,9 @@
 """CORS as API Gateway applies each declaration.
 
 HTTP APIs (`CorsConfiguration`, `x-amazon-apigateway-cors`) and Lambda function URLs (`Cors`): the
-gateway answers a preflight itself, before routes and authorizers, and puts its own CORS headers on
-every answer to a request whose Origin it allows (errors included), dropping any the function returned.
+gateway answers every OPTIONS request itself (a preflight), before routes and authorizers, and puts
+its own CORS headers on every answer to a request whose Origin it allows (errors included), dropping
+any the function returned.
 
 REST APIs have no CORS setting: SAM's `Cors` becomes an OPTIONS method per path answered by a MOCK
 integration with fixed Access-Control-* headers, whatever the Origin. Responses of a Lambda proxy
@@ -21,12 +22,6 @@ Headers = list[tuple[str, str]]
 
 def _get(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == name), None)
-
-
-def is_preflight(method: str, headers: Iterable[tuple[str, str]]) -> bool:
-    listed = list(headers)
-    return (method == "OPTIONS" and _get(listed, "origin") is not None
-            and _get(listed, "access-control-request-method") is not None)
 
 
 def allowed_origin(cors: Cors, origin: str | None) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lightbox.apigateway.cors import is_preflight, preflight_headers, response_headers
+from lightbox.apigateway.cors import preflight_headers, response_headers
 from lightbox.apigateway.events import is_text
 from lightbox.apigateway.responses import BadLambdaResponse, build_response
 from lightbox.apigateway.streaming import CountedStream
@@ -158,7 +158,7 @@ def _in_environment(body: Iterable[Any], env: dict[str, str]) -> Iterator[bytes]
 
 def answer(runtime: Runtime, url: FunctionUrl, req: Request) -> Response:
     headers = list(req.headers.items())
-    if url.cors is not None and is_preflight(req.method, headers):
+    if url.cors is not None and req.method == "OPTIONS":
         return Response(b"", status=200, headers=preflight_headers(url.cors, headers))
     fn = runtime.template.function(url.function)
     inv = runtime.invoke(fn.name, url_event(req, url, runtime.template.account_id), trigger=f"url:{url.name}")
