@@ -98,6 +98,8 @@ def test_token_authorizer_refusals(stack: Stack, calls: redis.Redis) -> None:
     assert deny.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
     broken = get(stack, "/orders/1", Authorization="broken")
     assert broken.status_code == 500 and broken.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
+    crash = get(stack, "/orders/1", Authorization="crash")
+    assert (crash.status_code, crash.json()) == (500, {"message": None})
 
 
 def test_token_results_are_cached_and_the_cached_policy_applies_per_path(stack: Stack, calls: redis.Redis) -> None:

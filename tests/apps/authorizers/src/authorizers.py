@@ -31,6 +31,8 @@ def token(event, context):
         return _policy("Allow", f"{stage_arn}/*", tok[6:], {"user": tok[6:], "level": 3, "admin": False})
     if tok == "broken":
         return {"principalId": "x"}  # no policy: API Gateway answers 500
+    if tok == "crash":
+        raise RuntimeError("the authorizer has a bug")  # any other failure: 500 too
     raise Exception("Unauthorized")
 
 
