@@ -117,7 +117,7 @@ def _v1(req: HttpRequest, given: EventInput, account_id: str) -> dict[str, Any]:
     api, route = given.api, given.route
     body, is_b64 = request_body(req.body, req.header("content-type"), api)
     multi_headers: dict[str, list[str]] = {}
-    for k, v in _forwarded(req) if api.type == REST else req.headers:
+    for k, v in _forwarded(req):
         multi_headers.setdefault(k, []).append(v)
     multi_query: dict[str, list[str]] = {}
     for k, v in req.query:

@@ -8,6 +8,8 @@ MOCK, HTTP_PROXY or SQS (integrations.py). API Gateway's own answers are errors.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,11 +19,17 @@ from flask import Blueprint, Flask, Request, Response, request
 from lightbox.apigateway.errors import MAX_BODY, gateway_error
 from lightbox.apigateway.events import EventInput, HttpRequest, build_event, is_binary
 from lightbox.apigateway.hooks import Call, Step, default_steps
-from lightbox.apigateway.integrations import IntegrationFailed, Sender, http_proxy, mock, sqs_send
+from lightbox.apigateway.integrations import (
+    IntegrationFailed,
+    IntegrationTimedOut,
+    Sender,
+    http_proxy,
+    mock,
+    sqs_send,
+)
 from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response
 from lightbox.apigateway.routing import RouteTable
 from lightbox.apigateway.streaming import CountedStream
-from lightbox.exceptions import InvocationTimeout
 from lightbox.logs import TRACE_HEADER, new_trace_id, trace_id
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.invoke import Runtime
@@ -65,16 +73,36 @@ def _in_environment(body: Iterable[bytes], env: dict[str, str]) -> Iterator[byte
             close()
 
 
+_pool: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _waiting() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for invocations the gateway may stop waiting for (integration timeout < function timeout)."""
+    if not _pool:
+        _pool.append(concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lightbox-integration"))
+    return _pool[0]
+
+
 def _lambda(call: Call) -> HttpResponse:
     api, route = call.api, call.route
     assert route is not None
     runtime = call.runtime
     given = EventInput(api, route, call.path_parameters, call.authorizer, call.identity)
     event = build_event(call.request, given, runtime.template.account_id)
-    inv = runtime.invoke(route.function, event, trigger=f"http:{route.method} {route.path}")
-    if not inv.ok:
-        if isinstance(inv.error, InvocationTimeout):
+    trigger = f"http:{route.method} {route.path}"
+    limit = api.integration_seconds(route.integration)
+    if runtime.template.function(route.function).timeout <= limit:
+        inv = runtime.invoke(route.function, event, trigger=trigger)
+    else:  # the gateway gives up before the function does (which runs on, as on AWS)
+        context = contextvars.copy_context()
+        future = _waiting().submit(context.run, runtime.invoke, route.function, event, trigger=trigger)
+        try:
+            inv = future.result(timeout=limit)
+        except concurrent.futures.TimeoutError:
+            log.error("Execution failed due to a timeout error (%s after %.0f ms)", route.function, limit * 1000)
             return gateway_error("timeout", api.type)
+    if not inv.ok:
+        # A function that times out on its own is a function error to API Gateway (502 / 500), not its 504.
         if getattr(inv.error, "error_type", type(inv.error).__name__) == "TooManyRequestsException":
             return gateway_error("throttled", api.type)
         return gateway_error("lambda_error", api.type)
@@ -116,9 +144,11 @@ def _integrate(call: Call, broker: Sender | None) -> HttpResponse:
         if integration.type == "MOCK":
             return mock(integration)
         if integration.type == "HTTP_PROXY":
-            return http_proxy(integration, call.request, call.path_parameters)
+            return http_proxy(integration, call.request, call.path_parameters, api.integration_seconds(integration))
         if integration.subtype == "SQS-SendMessage" or (integration.type == "AWS" and ":sqs:" in integration.uri):
             return sqs_send(integration, call.request, broker, call.runtime.template.queues)
+    except IntegrationTimedOut:
+        return gateway_error("timeout", api.type)
     except IntegrationFailed as exc:
         log.error("Execution failed due to configuration error: %s", exc)
         return gateway_error("integration", api.type)

@@ -30,6 +30,10 @@ class IntegrationFailed(RuntimeError):
     """The integration could not be run (API Gateway answers 500)."""
 
 
+class IntegrationTimedOut(RuntimeError):
+    """The integration did not answer within its timeout (API Gateway's 504, or 503 on HTTP APIs)."""
+
+
 def is_local_url(uri: str) -> bool:
     host = urlsplit(uri).hostname or ""
     return host in LOCAL_HOSTS or host.endswith(".localhost")
@@ -60,7 +64,7 @@ def mock(integration: Integration) -> HttpResponse:
     return HttpResponse(int(str(chosen.get("statusCode", status))), headers, body.encode())
 
 
-def http_proxy(integration: Integration, req: HttpRequest, params: dict[str, str]) -> HttpResponse:
+def http_proxy(integration: Integration, req: HttpRequest, params: dict[str, str], timeout: float) -> HttpResponse:
     """HTTP_PROXY: the request as it came (path variables put into the URI) to a local URL, its answer as-is."""
     uri = re.sub(r"\{([\w.-]+)\+?\}", lambda m: quote(params.get(m.group(1), ""), safe="/"), integration.uri)
     if not is_local_url(uri):
@@ -71,7 +75,7 @@ def http_proxy(integration: Integration, req: HttpRequest, params: dict[str, str
         target += ("&" if parts.query else "?") + req.query_string
     method = integration.http_method if integration.http_method not in ("", "ANY") else req.method
     conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = conn_type(parts.hostname or "localhost", parts.port, timeout=integration.timeout_ms / 1000)
+    conn = conn_type(parts.hostname or "localhost", parts.port, timeout=timeout)
     try:
         headers = {k: v for k, v in req.headers if k.lower() not in _HOP_BY_HOP}
         conn.request(method, target, body=req.body or None, headers=headers)
@@ -79,6 +83,8 @@ def http_proxy(integration: Integration, req: HttpRequest, params: dict[str, str
         body = answer.read()
         kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
         return HttpResponse(answer.status, kept, body)
+    except TimeoutError:
+        raise IntegrationTimedOut(uri) from None
     except OSError as exc:
         raise IntegrationFailed(f"{uri}: {exc}") from exc
     finally:

@@ -37,14 +37,13 @@ def merged_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(multi, Mapping) or not isinstance(single, Mapping):
         raise BadLambdaResponse("headers and multiValueHeaders must be objects")
     out: list[tuple[str, str]] = []
-    for k, v in single.items():
-        out.append((str(k), _text(v)))
     for k, values in multi.items():
         if not isinstance(values, list):
             raise BadLambdaResponse(f"multiValueHeaders[{k!r}] must be a list")
-        for v in values:
-            if (str(k), _text(v)) not in out:
-                out.append((str(k), _text(v)))
+        out.extend((str(k), _text(v)) for v in values)
+    for k, v in single.items():
+        if (str(k), _text(v)) not in out:
+            out.append((str(k), _text(v)))
     return out
 
 

@@ -63,7 +63,7 @@ class Integration:
     request_parameters: dict[str, Any] = field(default_factory=dict, compare=False)
     request_templates: dict[str, Any] = field(default_factory=dict, compare=False)
     responses: dict[str, Any] = field(default_factory=dict, compare=False)  # REST integration responses
-    timeout_ms: int = 29000
+    timeout_ms: int = 0  # timeoutInMillis; 0: API Gateway's maximum (29 s REST, 30 s HTTP API)
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,15 @@ class Api:
     openapi_version: str = ""  # SAM's OpenApiVersion, recorded
     source: str = ""  # "DefinitionBody" or "resources"
     declared_as: str = ""  # the type the user wrote: AWS::Serverless::Api, AWS::ApiGatewayV2::Api ...
+
+    @property
+    def max_integration_seconds(self) -> float:
+        return 30.0 if self.type == HTTP else 29.0
+
+    def integration_seconds(self, integration: Integration) -> float:
+        """How long the gateway waits for an integration before its own timeout answer."""
+        limit = self.max_integration_seconds
+        return min(limit, integration.timeout_ms / 1000) if integration.timeout_ms > 0 else limit
 
     @property
     def base_path(self) -> str:

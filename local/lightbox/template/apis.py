@@ -135,7 +135,8 @@ class ApiCollector:
                                       str(raw.get("IntegrationHttpMethod", "")).upper(),
                                       dict(raw.get("RequestParameters") or {}), dict(raw.get("RequestTemplates") or {}),
                                       {str(r.get("SelectionPattern", "default")): _lower_keys(r)
-                                       for r in raw.get("IntegrationResponses") or [] if isinstance(r, dict)})
+                                       for r in raw.get("IntegrationResponses") or [] if isinstance(r, dict)},
+                                      _millis(raw.get("TimeoutInMillis")))
             bodies[api_id].routes.append(Route(method, path, integration, f"{method} {path}", *self._auth(p)))
         for res in self.routes:
             p = res.props
@@ -158,7 +159,8 @@ class ApiCollector:
                 integration = Integration(kind, str(uri), function_arn(uri) if kind == "AWS_PROXY" else None,
                                           str(ip.get("PayloadFormatVersion", "1.0")), ip.get("IntegrationSubtype"),
                                           str(ip.get("IntegrationMethod", "")).upper(),
-                                          dict(ip.get("RequestParameters") or {}))
+                                          dict(ip.get("RequestParameters") or {}),
+                                          timeout_ms=_millis(ip.get("TimeoutInMillis")))
             bodies[api_id].routes.append(Route(method.upper(), path, integration, key, *self._auth(p),
                                                default=key == "$default"))
         for api_id, found in bodies.items():
@@ -166,7 +168,7 @@ class ApiCollector:
 
     @staticmethod
     def _emit(scope: Scope, api: _Api, found: BodyRoutes) -> None:
-        events = scope.sam_api_events()
+        events, owners = scope.sam_api_events(), scope.sam_api_owners()
         props = api.res.props
         stage = next(iter(api.stages), api.deployment_stage or ("$default" if api.http else "Prod"))
         binary = tuple(str(t).replace("~1", "/") for t in props.get("BinaryMediaTypes") or ())
@@ -177,13 +179,16 @@ class ApiCollector:
                     api_key_source=str(props.get("ApiKeySourceType", found.api_key_source)).upper(),
                     disable_execute_api_endpoint=bool(props.get("DisableExecuteApiEndpoint", False)),
                     source="DefinitionBody" if api.body is not None else "resources",
-                    declared_as=api.res.user_type)
+                    declared_as=api.res.user_type,
+                    openapi_version=str(api.body.get("openapi") or api.body.get("swagger") or "")
+                    if isinstance(api.body, dict) else "")
         for route in found.routes:
             integration = _resolve_stage_variables(route.integration, model.stage_variables)
             arn = integration.function_arn
             function = arn.rsplit(":function:", 1)[-1].split(":")[0] if arn else ""
             name = events.get((function, route.method, route.path)) or route.event_name
-            route = replace(route, integration=integration, event_name=name)
+            owner = owners.get((function, route.method, route.path), "")
+            route = replace(route, integration=integration, event_name=name, function=owner)
             problem = unsupported(integration)
             if problem:
                 found.problem("Integration" if api.body is None else "DefinitionBody",
@@ -192,12 +197,16 @@ class ApiCollector:
             if integration.type == "AWS_PROXY" and arn:
                 trig = HttpRoute(route.method, route.path, integration.payload_version if api.http else "1.0", name,
                                  api.res.name, stage, route.authorizer, api.id)
-                scope.load.triggers.append(PendingTrigger(arn, trig, api.res, "DefinitionBody"))
+                scope.load.triggers.append(PendingTrigger(owner or arn, trig, api.res, "DefinitionBody"))
         _pending_findings(model, found)
         scope.load.apis[api.id] = model
         for (prop, message), routes in found.problems.items():
             listed = ", ".join(routes)
             scope.load.finding(api.res, prop, message.replace("{routes}", listed))
+
+
+def _millis(value: Any) -> int:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
 
 
 def _lower_keys(response: dict[str, Any]) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def _finish(load: Load, path: Path, stack_name: str) -> Template:
     by_name = {fn.function_name: fn for fn in load.functions.values()}
     routes: dict[tuple[str, str], str] = {}
     for pending in load.triggers:
-        fn = _function_of(pending.function, by_name)
+        fn = load.functions.get(pending.function) or _function_of(pending.function, by_name)
         if fn is None:
             load.finding(pending.res, pending.prop, f"{pending.function} is not a function of this template: "
                                                     "nothing is invoked")
@@ -147,7 +147,7 @@ def _api_functions(load: Load, by_name: Mapping[str, Function]) -> dict[str, Api
         for route in api.routes:
             arn = route.integration.function_arn
             if route.integration.type == "AWS_PROXY" and arn:
-                fn = _function_of(arn, by_name)
+                fn = load.functions.get(route.function) or _function_of(arn, by_name)
                 if fn is None:
                     continue
                 route = dataclasses.replace(route, function=fn.name)

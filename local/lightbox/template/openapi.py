@@ -134,7 +134,7 @@ def integration_of(integ: Mapping[str, Any], http_api: bool) -> Integration:
         str(integ.get("payloadFormatVersion", "1.0")) if http_api else "1.0", integ.get("integrationSubtype"),
         str(integ.get("httpMethod", "")).upper(), dict(integ.get("requestParameters") or {}),
         dict(integ.get("requestTemplates") or {}), dict(integ.get("responses") or {}),
-        int(timeout) if isinstance(timeout, int) else 29000)
+        int(timeout) if isinstance(timeout, int) else 0)
 
 
 def read_body(body: Any, http_api: bool) -> BodyRoutes:

@@ -217,6 +217,22 @@ class Origins:
                 out[(function, "ANY" if method.lower() == "any" else method.upper(), path)] = name
         return out
 
+    def api_event_owners(self, exists: Mapping[str, str], physical: Callable[[str], str]
+                         ) -> dict[tuple[str, str, str], str]:
+        """(function's physical name, METHOD, path) -> the SAM function (logical id) whose event made the route:
+        which function it is when two share a FunctionName (AWS refuses that at deploy; SAM CLI runs it)."""
+        out = {}
+        for fn_id, res in self._written.items():
+            if not (isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function" and fn_id in exists):
+                continue
+            for event in ((res.get("Properties") or {}).get("Events") or {}).values():
+                if isinstance(event, dict) and event.get("Type") in ("Api", "HttpApi"):
+                    p = event.get("Properties") or {}
+                    method, path = p.get("Method", "ANY"), p.get("Path", "/{proxy+}")
+                    if isinstance(method, str) and isinstance(path, str):
+                        out[(physical(fn_id), "ANY" if method.lower() == "any" else method.upper(), path)] = fn_id
+        return out
+
     def function_of(self, physical_name: str, exists: Mapping[str, str], physical: Callable[[str], str]) -> str:
         """The SAM function a physical name belongs to (its logical id), or the name itself."""
         return next((k for k in self._events if k in exists and physical(k) == physical_name), physical_name)

@@ -195,6 +195,10 @@ class Stack:
     def sam_api_events(self) -> dict[tuple[str, str, str], str]:
         return self.origins.api_events(self.exists, self.attributes.physical_name)
 
+    def sam_api_owners(self) -> dict[tuple[str, str, str], str]:
+        owners = self.origins.api_event_owners(self.exists, self.attributes.physical_name)
+        return {key: self.user_name(logical_id)[0] for key, logical_id in owners.items()}
+
     def sam_s3_events(self) -> dict[str, dict[str, tuple[tuple[str, ...], str, str]]]:
         return self.origins.s3_events(self.exists, self.attributes.physical_name)
 

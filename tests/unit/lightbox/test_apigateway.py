@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
+from unittest.mock import MagicMock
 
 import pytest
 
 from lightbox.apigateway.events import EventInput, HttpRequest, build_event
+from lightbox.apigateway.gateway import _integrate
+from lightbox.apigateway.hooks import Call
 from lightbox.apigateway.responses import BadLambdaResponse, build_response
 from lightbox.apigateway.routing import Match, RouteTable
+from lightbox.runtime.invoke import Invocation, Runtime
 from lightbox.template.apimodel import HTTP, REST, Api, Integration, Route
+from lightbox.template.model import Function, Template
+from lightbox.template.openapi import read_body
 
 
 def api(*routes: tuple[str, str], kind: str = HTTP, version: str = "2.0", name: str = "a") -> Api:
@@ -140,5 +147,50 @@ def test_headers_and_multi_value_headers_merge_and_number_bodies_become_text() -
     out = build_response({"statusCode": 200, "body": 42, "headers": {"X": "single", "Y": "y", "Z": "1"},
                           "multiValueHeaders": {"X": ["1", "2"], "Z": ["1", "2"]}}, "1.0")
     assert out.body == b"42"
-    assert [v for k, v in out.headers if k == "X"] == ["single", "1", "2"] and ("Y", "y") in out.headers
+    assert [v for k, v in out.headers if k == "X"] == ["1", "2", "single"] and ("Y", "y") in out.headers
     assert [v for k, v in out.headers if k == "Z"] == ["1", "2"]
+
+
+class TooManyRequestsException(Exception):
+    """What the runtime raises when a function is throttled (its name is the error type)."""
+
+
+def test_throttled_and_failed_invocations_map_to_api_gateways_answers() -> None:
+    for kind, error, status in ((REST, TooManyRequestsException("Rate Exceeded."), 429),
+                                (HTTP, TooManyRequestsException("Rate Exceeded."), 429),
+                                (REST, ValueError("boom"), 502), (HTTP, ValueError("boom"), 500)):
+        runtime = MagicMock(spec=Runtime)
+        runtime.template = MagicMock(spec=Template)
+        runtime.template.account_id = "000000000000"
+        runtime.template.function.return_value = Function("f", "app.h", Path("."), "python3.12", 3, 128, {}, [])
+        runtime.invoke.return_value = Invocation("f", "id", error=error)
+        a = api(("GET", "/x"), kind=kind, version="2.0" if kind == HTTP else "1.0")
+        out = _integrate(Call(runtime, a, a.routes[0], request()), None)
+        assert out.status == status
+        assert out.body in (b'{"message":"Too Many Requests"}', b'{"message": "Internal server error"}',
+                            b'{"message":"Internal Server Error"}')
+
+
+def test_the_model_carries_authorizers_api_keys_and_cors() -> None:
+    body = {
+        "openapi": "3.0.1",
+        "x-amazon-apigateway-cors": {"allowOrigins": ["https://a.example"], "allowMethods": ["GET"], "maxAge": 60},
+        "components": {"securitySchemes": {
+            "Tok": {"type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authorizer": {
+                "type": "request", "identitySource": "$request.header.Authorization",
+                "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                                 "arn:aws:lambda:us-east-1:1:function:auth/invocations",
+                "authorizerPayloadFormatVersion": "2.0", "enableSimpleResponses": True,
+                "authorizerResultTtlInSeconds": 300}},
+            "api_key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
+        "paths": {"/p": {"get": {"security": [{"Tok": []}, {"api_key": []}], "x-amazon-apigateway-integration": {
+            "type": "aws_proxy", "payloadFormatVersion": "2.0",
+            "uri": "arn:aws:lambda:us-east-1:1:function:fn"}}}},
+    }
+    found = read_body(body, http_api=True)
+    auth = found.authorizers["Tok"]
+    assert (auth.type, auth.function_arn, auth.identity_sources, auth.ttl_seconds, auth.simple_responses) == (
+        "REQUEST", "arn:aws:lambda:us-east-1:1:function:auth", ("$request.header.Authorization",), 300, True)
+    route = found.routes[0]
+    assert (route.authorization_type, route.authorizer, route.api_key_required) == ("CUSTOM", "Tok", True)
+    assert found.cors is not None and found.cors.allow_origins == ("https://a.example",) and found.cors.max_age == 60

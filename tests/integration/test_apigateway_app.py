@@ -146,6 +146,14 @@ def test_quick_create_http_api(stack: Stack) -> None:
     assert got["requestContext"]["apiId"] == api_id(stack, "Quick")
 
 
+def test_several_apis_on_one_port_a_path_one_api_owns_never_falls_into_another(stack: Stack) -> None:
+    caught = event(stack, "/not/declared/anywhere")
+    APIGatewayProxyEventV2Model.model_validate(caught)
+    assert caught["routeKey"] == "$default" and caught["requestContext"]["apiId"] == api_id(stack, "QuickDefault")
+    owned = requests.get(f"{stack.url}/raw/5/more", timeout=5)  # RawRest's path: its 403, not the $default
+    assert (owned.status_code, owned.json()) == (403, {"message": "Missing Authentication Token"})
+
+
 def test_sam_http_api_payloads_and_named_stage(stack: Stack) -> None:
     v2 = event(stack, "/http/bob")
     APIGatewayProxyEventV2Model.model_validate(v2)
@@ -160,16 +168,19 @@ def test_sam_http_api_payloads_and_named_stage(stack: Stack) -> None:
 def test_headers_and_multi_value_headers_merged(stack: Stack) -> None:
     resp = requests.get(f"{stack.url}/rest3/items/1?mode=headers", timeout=5)
     assert resp.headers["X-One"] == "a" and resp.headers["X-Many"] == "1, 2"
-    assert resp.headers["X-Both"] == "single, m1, m2"
+    assert resp.headers["X-Both"] == "m1, m2, single"
 
 
 @pytest.mark.parametrize(("path", "status", "body"), [
     ("/rest3/items/1?mode=raise", 502, {"message": "Internal server error"}),
     ("/rest3/items/1?mode=malformed", 502, {"message": "Internal server error"}),
-    ("/rest3/items/1?mode=sleep", 504, {"message": "Endpoint request timed out"}),
+    # A function that times out on its own is a function error; the gateway's own timeout is 504 / 503.
+    ("/rest3/items/1?mode=sleep", 502, {"message": "Internal server error"}),
+    ("/rest3/slow?mode=sleep", 504, {"message": "Endpoint request timed out"}),
     ("/http/x?mode=raise", 500, {"message": "Internal Server Error"}),
     ("/http/x?mode=malformed", 500, {"message": "Internal Server Error"}),
-    ("/http/x?mode=sleep", 503, {"message": "Service Unavailable"}),
+    ("/http/x?mode=sleep", 500, {"message": "Internal Server Error"}),
+    ("/v2/slow?mode=sleep", 503, {"message": "Service Unavailable"}),
 ])
 def test_lambda_failures_as_each_api_type_answers_them(stack: Stack, path: str, status: int,
                                                         body: dict[str, str]) -> None:
