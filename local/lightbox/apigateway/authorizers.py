@@ -15,6 +15,7 @@ or answers something that is not a policy.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -25,6 +26,8 @@ from typing import Any
 from lightbox.apigateway.authorizer_policy import BadPolicy, Verdict, evaluate
 from lightbox.runtime.invoke import Runtime
 from lightbox.template.apimodel import Authorizer
+
+log = logging.getLogger(__name__)
 
 # REST: method.request.header.Auth, method.request.querystring.q, stageVariables.v, context.c
 # HTTP: $request.header.Auth, $request.querystring.q, $stageVariables.v, $context.c
@@ -232,11 +235,15 @@ class LambdaAuthorizers:
         result = self.cache.get(key) if cacheable else None
         latency = 0
         if result is None:
-            if auth.function_arn is None:
+            name = _function_name(auth.function_arn or "")
+            try:
+                self.runtime.template.function(name)
+            except KeyError:  # API Gateway could not invoke it either: a configuration error
+                log.error("authorizer %s: %s is not a function of this template", auth.name, auth.function_arn)
                 return failed
             started = time.perf_counter()
             event = _authorizer_event(auth, http_api, req, present)
-            inv = self.runtime.invoke(_function_name(auth.function_arn), event, trigger=f"authorizer:{auth.name}")
+            inv = self.runtime.invoke(name, event, trigger=f"authorizer:{auth.name}")
             latency = int((time.perf_counter() - started) * 1000)
             if not inv.ok:
                 # Lambda's convention for "no credentials": the function fails with exactly "Unauthorized".

@@ -14,10 +14,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lightbox.apigateway.apikeys import ApiKeys, local_value
 from lightbox.apigateway.authorizer_policy import BadPolicy, Verdict, evaluate, method_arn
-from lightbox.apigateway.authorizers import AuthRequest, IdentitySource, ResultCache, identity_sources, identity_value
+from lightbox.apigateway.authorizers import (
+    AuthRequest,
+    IdentitySource,
+    LambdaAuthorizers,
+    ResultCache,
+    identity_sources,
+    identity_value,
+)
 from lightbox.apigateway.cors import preflight_headers, response_headers, rest_preflight
 from lightbox.apigateway.jwt_auth import JwtAuthorizers, KeySets
+from lightbox.runtime.invoke import Runtime
 from lightbox.template.apimodel import Authorizer, Cors
+from lightbox.template.model import Template
 
 ARN = "arn:aws:execute-api:us-east-1:000000000000:abc123/Prod/GET/pets/7"
 
@@ -171,3 +180,19 @@ def test_jwt_checks(tmp_path: Path, signing: tuple[Any, dict[str, Any]]) -> None
                         rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
                         headers={"kid": "k1"})
     assert check.authorize(auth, auth_request([("Authorization", forged)])).status == 401  # type: ignore[union-attr]
+
+
+def test_lambda_authorizer_refusals_that_need_no_invocation() -> None:
+    template = Template(Path("."), {}, {}, {}, "us-east-1", "000000000000")
+    authorizers = LambdaAuthorizers(Runtime(template, env={}))
+    token = Authorizer("T", "TOKEN", function_arn="arn:aws:lambda:us-east-1:000000000000:function:gone",
+                       identity_validation_expression="^Bearer .+$")
+    assert authorizers.authorize(token, False, auth_request()).status == 401  # type: ignore[union-attr]
+    # the token does not match the validation expression: refused without a call
+    assert authorizers.authorize(token, False, auth_request([("Authorization", "x")])).status == 401  # type: ignore[union-attr]
+    # no such function: API Gateway's configuration error
+    missing = authorizers.authorize(token, False, auth_request([("Authorization", "Bearer x")]))
+    assert (missing.status, missing.body) == (500, {"message": None})  # type: ignore[union-attr]
+    http = Authorizer("H", "REQUEST", function_arn="gone", identity_sources=("$request.header.Authorization",))
+    failed = authorizers.authorize(http, True, auth_request([("Authorization", "x")]))
+    assert (failed.status, failed.body) == (500, {"message": "Internal Server Error"})  # type: ignore[union-attr]
