@@ -33,5 +33,6 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
                                                  "webhook_token", "bucket_events", "env_vars",
                                                  "disable_authorizer", "jwks")}
     given["env_vars"] = given["env_vars"] or (home / sam["env_vars"] if sam.get("env_vars") else None)
+    given["disable_authorizer"] = given["disable_authorizer"] or sam.get("disable_authorizer") or None
     return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),
                          strict=getattr(args, "strict", None) or None, **given, **extra)

@@ -3,6 +3,7 @@ result cache, CORS headers, API keys, JWT checks (against keys made here)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from lightbox.apigateway.authorizers import (
 from lightbox.apigateway.cors import preflight_headers, response_headers, rest_preflight
 from lightbox.apigateway.jwt_auth import JwtAuthorizers, KeySets
 from lightbox.runtime.invoke import Runtime
+from lightbox.stack.options import command_settings
 from lightbox.template.apimodel import Authorizer, Cors
 from lightbox.template.model import Template
 
@@ -196,3 +198,17 @@ def test_lambda_authorizer_refusals_that_need_no_invocation() -> None:
     http = Authorizer("H", "REQUEST", function_arn="gone", identity_sources=("$request.header.Authorization",))
     failed = authorizers.authorize(http, True, auth_request([("Authorization", "x")]))
     assert (failed.status, failed.body) == (500, {"message": "Internal Server Error"})  # type: ignore[union-attr]
+
+
+def test_disable_authorizer_from_samconfig_env_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+    args = argparse.Namespace(template=str(tmp_path / "template.yaml"), config_file=None, config_env=None)
+    assert command_settings(args).disable_authorizer is False
+    (tmp_path / "samconfig.toml").write_text("version = 0.1\n[default.local_start_api.parameters]\n"
+                                             "disable_authorizer = true\n")
+    assert command_settings(args).disable_authorizer is True
+    (tmp_path / "samconfig.toml").unlink()
+    monkeypatch.setenv("LIGHTBOX_DISABLE_AUTHORIZER", "1")
+    assert command_settings(args).disable_authorizer is True
+    monkeypatch.setenv("LIGHTBOX_DISABLE_AUTHORIZER", "0")
+    assert command_settings(argparse.Namespace(**vars(args), disable_authorizer=True)).disable_authorizer is True
