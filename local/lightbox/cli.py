@@ -242,6 +242,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--strict", action="store_true", help="refuse to start when anything is not emulated")
     up.add_argument("--warm", action="store_true", default=None,
                     help="start one execution environment per function now (env LIGHTBOX_WARM)")
+    up.add_argument("--disable-authorizer", action="store_true", default=None,
+                    help="answer routes without their authorizers and API keys, as SAM CLI's flag does "
+                         "(env LIGHTBOX_DISABLE_AUTHORIZER)")
+    up.add_argument("--jwks", help="JWT authorizers' signing keys, a JWKS URL or file (env LIGHTBOX_JWKS; "
+                                   "default: each issuer's /.well-known/openid-configuration)")
     up.set_defaults(func=cmd_up)
 
     validate = common(sub.add_parser("validate", help="load the template; say what runs and what is not emulated"))

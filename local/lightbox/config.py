@@ -93,6 +93,9 @@ ENV_VARS = {
     "strict": "LIGHTBOX_STRICT",
     "warm": "LIGHTBOX_WARM",
     "lambda_endpoint": "LIGHTBOX_LAMBDA_ENDPOINT",
+    "disable_authorizer": "LIGHTBOX_DISABLE_AUTHORIZER",
+    "jwks": "LIGHTBOX_JWKS",
+    "function_urls": "LIGHTBOX_FUNCTION_URLS",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -141,6 +144,14 @@ class Settings:
     strict: bool = False  # what is not emulated refuses the template instead of a line at start
     warm: bool = False  # one execution environment per function started up front (SAM's EAGER)
     lambda_endpoint: str | None = None  # None: this emulator's own port serves the Lambda Invoke API
+    # SAM CLI's --disable-authorizer: routes answer without their Lambda/JWT authorizers and API keys.
+    disable_authorizer: bool = False
+    # JWT authorizers' signing keys (a JWKS URL or file) for every issuer; None: each issuer's OpenID
+    # discovery document, as API Gateway finds them.
+    jwks: str | None = None
+    # Each function URL's AWS address (what !GetAtt Url.FunctionUrl gives) -> its local URL; `up` chooses the
+    # ports and gives them to every process it starts (JSON in LIGHTBOX_FUNCTION_URLS).
+    function_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -161,7 +172,9 @@ class Settings:
         settings.retry_base = float(settings.retry_base)
         if settings.env_vars is not None:
             settings.env_vars = Path(settings.env_vars)
-        for flag in ("hot_reload", "strict", "warm"):
+        if isinstance(settings.function_urls, str):
+            settings.function_urls = json.loads(settings.function_urls)
+        for flag in ("hot_reload", "strict", "warm", "disable_authorizer"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
@@ -247,10 +260,13 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
         "data_dir": settings.data_dir.resolve(), "warm": "1" if settings.warm else None,
         "lambda_endpoint": settings.public_lambda_endpoint,
+        "disable_authorizer": "1" if settings.disable_authorizer else None, "jwks": settings.jwks,
     }
     for name, value in values.items():
         if value is not None:
             env[ENV_VARS[name]] = str(value)
+    if settings.function_urls:
+        env[ENV_VARS["function_urls"]] = json.dumps(settings.function_urls)
     if settings.parameter_overrides:
         env[PARAMETER_OVERRIDES_VAR] = shlex.join(f"{k}={v}" for k, v in settings.parameter_overrides.items())
     return env

@@ -175,7 +175,11 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[S
             break
     if out is None:
         out = _integrate(call, broker)
-    out.headers.extend(call.response_headers)
+    if call.response_headers or call.dropped_headers:  # a step's headers replace the answer's own (CORS)
+        names = {k.lower() for k, _ in call.response_headers}
+        out.headers = [(k, v) for k, v in out.headers
+                       if k.lower() not in names and not k.lower().startswith(call.dropped_headers)]
+        out.headers.extend(call.response_headers)
     return _flask(out)
 
 

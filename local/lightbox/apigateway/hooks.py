@@ -46,11 +46,15 @@ class Call:
     authorizer: dict[str, Any] | None = None  # -> requestContext.authorizer
     identity: dict[str, Any] = field(default_factory=dict)  # merged into requestContext.identity (payload 1.0)
     response_headers: list[tuple[str, str]] = field(default_factory=list)  # added to the answer, errors too
+    dropped_headers: tuple[str, ...] = ()  # lower-case name prefixes removed from the integration's answer
+    usage_key: str | None = None  # a REST Lambda authorizer's usageIdentifierKey (API keys from the authorizer)
 
 
 Step = Callable[[Call], HttpResponse | None]
 
 
 def default_steps() -> list[Step]:
-    """The steps `lightbox up` runs: the authorizer, API key and CORS modules add theirs here."""
-    return []
+    """The steps `lightbox up` runs: CORS, authorizers, API keys (access.py)."""
+    from lightbox.apigateway.access import Access  # access.py builds on this module's Call
+
+    return Access().steps()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lightbox.apigateway.access import api_keys, requires_api_key
 from lightbox.apigateway.routing import api_lines
 from lightbox.lambda_.api import lambda_lines
 from lightbox.runtime.invoke import runtime_findings, unsupported
@@ -52,11 +53,25 @@ def template_lines(template: Template) -> list[str]:
     return lines
 
 
+def access_lines(stack: Stack) -> list[str]:
+    """Function URLs and API keys: where to call, what to send."""
+    lines = []
+    if stack.function_urls.servers:
+        lines.append("  function URLs")
+        lines += stack.function_urls.lines()
+    if requires_api_key(stack.template):
+        lines += [f"  {line}" for line in api_keys(stack.template).lines()]
+    if stack.settings.disable_authorizer:
+        lines.append("  authorizers and API keys are off (--disable-authorizer)")
+    return lines
+
+
 def up_lines(stack: Stack) -> list[str]:
     """What `lightbox up` runs, and where: the gateway's routes, the services, each trigger."""
     t, s = stack.template, stack.settings
     lines = [f"lightbox: {t.path} ({len(t.functions)} functions)", f"  gateway     {stack.url}"]
     lines.extend(api_lines(t.apis.values(), stack.url))
+    lines += access_lines(stack)
     lines += [f"  SQS API     {s.public_sqs_endpoint}   (AWS_ENDPOINT_URL_SQS for functions)",
               *lambda_lines(s),
               f"  S3          {s.s3_endpoint}{'  (embedded moto server)' if 's3' in stack.embedded else ''}",

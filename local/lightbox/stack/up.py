@@ -17,6 +17,8 @@ from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lightbox import config
+from lightbox.apigateway import function_urls
+from lightbox.apigateway.access import access_steps
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
@@ -78,12 +80,12 @@ class Stack:
             s.port = free_port()
         ensure_port_free(s.host, s.port)
         try:
-            return self._start()
+            return self._start(first)
         except BaseException:  # a service that failed to start, Ctrl-C meanwhile: what did start stops
             self.stop()
             raise
 
-    def _start(self) -> Stack:
+    def _start(self, first: Template) -> Stack:
         s = self.settings
         if not s.redis_url:
             redis = start_redis(s.data_dir / "redis")
@@ -95,6 +97,7 @@ class Stack:
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
+        s.function_urls = function_urls.plan(first, s.host, s.port + 1)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -103,7 +106,8 @@ class Stack:
             self.runtime.warm()
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
-        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker), broker=self.broker)
+        self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker),
+                              steps=access_steps(s), broker=self.broker)
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):
@@ -114,6 +118,7 @@ class Stack:
             raise LightboxError(f"port {s.port} on {s.host}: {exc.strerror}; choose another with --port") from None
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
+        self.function_urls = function_urls.UrlServers().start(self.runtime, s.function_urls)
         return self
 
     def _preload(self) -> None:
@@ -199,6 +204,8 @@ class Stack:
     # -- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
         """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS."""
+        if hasattr(self, "function_urls"):
+            self.function_urls.stop()
         for t in self._threads:
             t.stop()
         if self._server is not None:

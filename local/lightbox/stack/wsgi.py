@@ -15,6 +15,7 @@ from redis import Redis
 
 from lightbox import logs
 from lightbox.apigateway import gateway
+from lightbox.apigateway.access import access_steps
 from lightbox.config import Settings
 from lightbox.exceptions import LightboxError
 from lightbox.runtime.environ import install_scoped_environ
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for name in runtime.template.functions:  # a handler that cannot be imported fails the boot, not a request
         runtime.load(name)
     broker = Broker(runtime.template, Redis.from_url(s.redis_url), s.retry_base)
-    app = gateway.create_app(runtime, emulator_blueprints(s, runtime, broker), broker=broker)
+    app = gateway.create_app(runtime, emulator_blueprints(s, runtime, broker), steps=access_steps(s),
+                             broker=broker)
     mount_dashboard(app, s.redis_url)
     log.info("lightbox gateway: %s (%d functions)", s.template, len(runtime.template.functions))
     return app

@@ -260,22 +260,21 @@ def unsupported(integration: Integration) -> str | None:
 
 
 def _pending_findings(api: Api, found: BodyRoutes) -> None:
-    """What this branch's gateway does not enforce yet (authorizers, API keys, HTTP API CORS): one line each.
-    The authorizer and CORS steps (apigateway/hooks.py) replace these lines when they land."""
-    if api.cors is not None and api.type == HTTP:
-        found.problem("Cors", "CORS is not emulated: preflight requests are not answered and responses get no "
-                              "CORS headers", "every route")
+    """What the gateway's steps (apigateway/access.py) do not enforce: IAM and Cognito authorization, and a
+    route naming an authorizer the API does not declare. Lambda and JWT authorizers, API keys and CORS are."""
     for route in api.routes:
         label = f"{route.method} {route.path}"
-        if route.authorization_type == "AWS_IAM":
+        declared = api.authorizers.get(route.authorizer or "")
+        kind = declared.type if declared is not None else route.authorization_type
+        if kind == "AWS_IAM":
             found.problem("Auth", "IAM authorization is not emulated; requests to {routes} reach the function "
                                   "without authorization", label)
-        elif route.authorization_type not in ("NONE", ""):
-            found.problem(f"Auth.Authorizers.{route.authorizer or route.authorization_type}", "authorizers are not "
+        elif kind == "COGNITO_USER_POOLS":
+            found.problem(f"Auth.Authorizers.{route.authorizer or kind}", "Cognito user pool authorizers are not "
                           "emulated; requests to {routes} reach the function without authorization", label)
-        if route.api_key_required:
-            found.problem("Auth", "API keys are not emulated; requests to {routes} reach the function without one",
-                          label)
+        elif route.authorizer and declared is None:
+            found.problem(f"Auth.Authorizers.{route.authorizer}", "is not an authorizer of this API; requests to "
+                          "{routes} reach the function without authorization", label)
 
 
 def say_unrouted_events(scope: Scope, user_name: Callable[[str], tuple[str, str, str | None]]) -> None:

@@ -214,6 +214,18 @@ def _strict_error(finding: Finding) -> TemplateError:
 
 def load_for(settings: Settings) -> Template:
     """The template a command's settings name, loaded as every process of a stack loads it."""
-    return load_template(settings.template, parameter_overrides=settings.parameter_overrides,
-                         env_vars=settings.env_vars, sqs_endpoint=settings.public_sqs_endpoint,
-                         data_dir=settings.data_dir, stack_name=settings.stack_name)
+    template = load_template(settings.template, parameter_overrides=settings.parameter_overrides,
+                             env_vars=settings.env_vars, sqs_endpoint=settings.public_sqs_endpoint,
+                             data_dir=settings.data_dir, stack_name=settings.stack_name)
+    _local_function_urls(template, settings.function_urls)
+    return template
+
+
+def _local_function_urls(template: Template, urls: Mapping[str, str]) -> None:
+    """Where a function's environment holds what `!GetAtt Url.FunctionUrl` gave (AWS's address), the URL
+    `up` serves it on (`urls`: AWS's -> local, chosen by `up` before any process loads the template)."""
+    for fn in template.functions.values():
+        for key, value in fn.environment.items():
+            for aws, local in urls.items():
+                if aws in value:
+                    fn.environment[key] = value = value.replace(aws, local)

@@ -51,10 +51,6 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "Simple (AWS::Serverless::SimpleTable): tables are not created locally yet; calls to it from functions fail",
         "Remote (AWS::Serverless::Application): Location: applications from the Serverless Application Repository "
         "are not fetched: this nested stack is not loaded, its resources do not exist locally",
-        "Http (AWS::Serverless::HttpApi): Cors: CORS is not emulated: preflight requests are not answered and "
-        "responses get no CORS headers",
-        "Http (AWS::Serverless::HttpApi): Auth.Authorizers.Jwt: authorizers are not emulated; requests to GET /jwt "
-        "reach the function without authorization",
         "ServerlessRestApi (AWS::Serverless::Api): DefinitionBody: AWS service integrations (arn:aws:apigateway:"
         "us-east-1:states:action/StartExecution) are not emulated; these routes answer 500 here: POST /sm",
         "Ext (AWS::Lambda::EventSourceMapping): EventSourceArn: queue other is not a queue of this template: its "
