@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lightbox import awsenv
 from lightbox.exceptions import LightboxError
 
 # -- defaults, each with the reason it has that value -------------------------------------------
@@ -54,6 +55,8 @@ BUCKET_EVENTS_QUEUE = "lightbox-bucket-events"
 # `lightbox serve`: Cloud Run's contract is PORT, default 8080, listening beyond loopback.
 SERVE_PORT = 8080
 SERVE_HOST = "0.0.0.0"
+# SigV4: a request signed longer ago than this is refused with RequestExpired, as AWS does.
+SIGNATURE_MAX_AGE_SECONDS = 15 * 60
 
 # -- environment variables read outside Settings ------------------------------------------------
 # Each setting's environment variable; the CLI flag of the same name overrides it.
@@ -73,6 +76,9 @@ ENV_VARS = {
     "env_vars": "LIGHTBOX_ENV_VARS",
     "stack_name": "LIGHTBOX_STACK_NAME",
     "strict": "LIGHTBOX_STRICT",
+    "cloud_endpoint": "LIGHTBOX_CLOUD_ENDPOINT",
+    "aws_passthrough": "LIGHTBOX_AWS_PASSTHROUGH",
+    "verify_signatures": "LIGHTBOX_VERIFY_SIGNATURES",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -90,6 +96,9 @@ SERVE_PORT_VAR = "PORT"
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
+# The user's profile selection: never passed to a function (its config files are pointed at nothing,
+# so a profile named here would not even be found), unless --aws-passthrough asks for real AWS.
+USER_PROFILE_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 @dataclass
@@ -110,6 +119,9 @@ class Settings:
     env_vars: Path | None = None  # SAM CLI's --env-vars file: function environment overrides
     stack_name: str | None = None  # AWS::StackName; None: the template's folder name
     strict: bool = False  # what is not emulated refuses the template instead of a line at start
+    cloud_endpoint: str | None = None  # every other AWS service; None: the embedded moto server
+    aws_passthrough: str = ""  # services (boto3 names, comma separated) whose calls go to real AWS
+    verify_signatures: bool = False  # the emulator's AWS endpoints check SigV4 against the credentials
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -130,7 +142,7 @@ class Settings:
         settings.retry_base = float(settings.retry_base)
         if settings.env_vars is not None:
             settings.env_vars = Path(settings.env_vars)
-        for flag in ("hot_reload", "strict"):
+        for flag in ("hot_reload", "strict", "verify_signatures"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
@@ -138,6 +150,10 @@ class Settings:
     @property
     def public_sqs_endpoint(self) -> str:
         return self.sqs_endpoint or f"http://{self.host}:{self.port}{SQS_PATH}"
+
+    @property
+    def passthrough(self) -> list[str]:
+        return sorted({s.strip().lower() for s in self.aws_passthrough.split(",") if s.strip()})
 
 
 def parameter_overrides(values: list[str] | None) -> dict[str, str]:
@@ -209,7 +225,9 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "sqs_endpoint": settings.public_sqs_endpoint, "retry_base": settings.retry_base,
         "hot_reload": "1" if settings.hot_reload else "0", "webhook_token": settings.webhook_token,
         "env_vars": settings.env_vars.resolve() if settings.env_vars else None, "stack_name": settings.stack_name,
-        "data_dir": settings.data_dir.resolve(),
+        "data_dir": settings.data_dir.resolve(), "cloud_endpoint": settings.cloud_endpoint,
+        "aws_passthrough": settings.aws_passthrough or None,
+        "verify_signatures": "1" if settings.verify_signatures else None,
     }
     for name, value in values.items():
         if value is not None:
@@ -225,18 +243,33 @@ def credentials() -> tuple[str, str]:
 
 
 def function_env(settings: Settings) -> dict[str, str]:
-    """What every function gets from the emulator so plain boto3/redis code reaches local services."""
+    """What every function gets from the emulator so plain AWS SDK code reaches local services only:
+    AWS_ENDPOINT_URL for every service (the embedded moto server), the emulator's own S3 and SQS
+    endpoints, fake credentials, and the user's config files pointed at nothing (function_overlay
+    drops the user's AWS_PROFILE). With --aws-passthrough the named services go to AWS and the
+    user's own credentials are left in place: local servers accept any."""
     key, secret = credentials()
-    env = {
-        "AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint,
-        ACCESS_KEY_VAR: key,
-        SECRET_KEY_VAR: secret,
-    }
+    env = {"AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint}
+    if settings.cloud_endpoint:
+        env["AWS_ENDPOINT_URL"] = settings.cloud_endpoint
     if settings.s3_endpoint:
         env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
+    if settings.passthrough:
+        env.update(awsenv.passthrough_endpoints(settings.passthrough, REGION))
+        env.update({k: os.environ[k] for k in (ACCESS_KEY_VAR, SECRET_KEY_VAR, *USER_PROFILE_VARS) if k in os.environ})
+    else:
+        env.update({ACCESS_KEY_VAR: key, SECRET_KEY_VAR: secret,
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                    "AWS_EC2_METADATA_DISABLED": "true"})  # no credentials from an instance either
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     return env
+
+
+def function_overlay(base: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
+    """A function's whole environment: the process's, without the user's AWS profile selection
+    (unless the function's own variables set it), plus the function's variables."""
+    return {**{k: v for k, v in base.items() if k not in USER_PROFILE_VARS}, **variables}
 
 
 def json_logging_wanted() -> bool:

@@ -30,7 +30,8 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
     overrides = config.parse_parameter_overrides(sam.get("parameter_overrides") or {}, folder)
     overrides.update(config.parameter_overrides(getattr(args, "parameter_overrides", None)))
     given = {k: getattr(args, k, None) for k in ("host", "port", "workers", "redis_url", "s3_endpoint",
-                                                 "webhook_token", "bucket_events", "env_vars")}
+                                                 "webhook_token", "bucket_events", "env_vars",
+                                                 "aws_passthrough")}
     given["env_vars"] = given["env_vars"] or (home / sam["env_vars"] if sam.get("env_vars") else None)
     return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),
                          strict=getattr(args, "strict", None) or None, **given, **extra)

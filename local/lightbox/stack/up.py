@@ -18,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from lightbox import config
 from lightbox.apigateway.gateway import create_app, unclaimed
+from lightbox.cloudformation.provision import Provisioned, provision_for
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
@@ -30,6 +31,7 @@ from lightbox.services.processes import ManagedProcess, free_port, start_redis, 
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
+from lightbox.template import provisioned
 from lightbox.template.loader import load_for, refuse_not_emulated
 from lightbox.template.model import Template
 from lightbox.template.reload import TemplateWatch
@@ -72,10 +74,11 @@ class Stack:
             s.redis_url = redis.url
             self.embedded.append("redis")
         if not s.s3_endpoint:
-            s3 = start_s3()
+            s3 = start_s3(state_dir=s.data_dir / provisioned.FOLDER)
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
+        self._start_cloud(first)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -95,6 +98,20 @@ class Stack:
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)
         thread.start()
         return self
+
+    def _start_cloud(self, template: Template) -> None:
+        """Every other AWS service functions call: the embedded moto server (the S3 one when S3 is
+        embedded), with the template's resources created on it before anything is invoked."""
+        s = self.settings
+        if not s.cloud_endpoint:
+            if "s3" in self.embedded:
+                s.cloud_endpoint = s.s3_endpoint
+            else:
+                cloud = start_s3(state_dir=s.data_dir / provisioned.FOLDER, name="cloud")
+                self.services.append(cloud)
+                s.cloud_endpoint = cloud.url
+            self.embedded.append("cloud")
+        self.provisioned: Provisioned = provision_for(s, template)
 
     def _preload(self) -> None:
         """A handler that names no function in its file fails `up`, not a request. One whose file is
@@ -131,6 +148,9 @@ class Stack:
             return []
         try:
             new = load_for(self.settings)
+            self.provisioned = provision_for(self.settings, new)
+            if self.provisioned.created:  # their real ARNs, into the functions' variables
+                new = load_for(self.settings)
             if self.settings.strict:
                 refuse_not_emulated(new, runtime_findings(new))
         except LightboxError as exc:

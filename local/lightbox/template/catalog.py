@@ -31,16 +31,11 @@ API_TYPES = {
     "AWS::ApiGatewayV2::Stage",
 }
 _NOT_EMULATED = {
-    "AWS::DynamoDB::Table": "tables are not created locally yet; calls to it from functions fail",
     "AWS::DynamoDB::GlobalTable": "tables are not created locally yet; calls to it from functions fail",
-    "AWS::SNS::Topic": "topics are not created locally yet; Publish to it fails and its subscriptions get nothing",
     "AWS::SNS::Subscription": "subscriptions are not delivered: messages published to its topic do not reach "
                               "its endpoint",
     "AWS::StepFunctions::StateMachine": "state machines are not run",
-    "AWS::Kinesis::Stream": "streams are not created locally yet; calls to it from functions fail",
     "AWS::Events::EventBus": "event buses are not emulated; events put on it reach no rule",
-    "AWS::SecretsManager::Secret": "secrets are not created locally yet; reading it from a function fails",
-    "AWS::SSM::Parameter": "parameters are not created locally yet; reading it from a function fails",
     "AWS::Lambda::Url": "function URLs are not served; the function has no URL locally",
     "AWS::ApiGateway::UsagePlan": "usage plans (throttling, quotas) are not enforced",
     "AWS::ApiGateway::ApiKey": "API keys are not checked",
@@ -86,6 +81,23 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
     "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name"}, {}),
     "AWS::Scheduler::Schedule": ({"ScheduleExpression", "State", "Target", "FlexibleTimeWindow", "Name",
                                   "ScheduleExpressionTimezone", "StartDate", "EndDate"}, {}),
+    # Created on the embedded services at `lightbox up` (lightbox/cloudformation).
+    "AWS::DynamoDB::Table": ({"TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+                              "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification",
+                              "TimeToLiveSpecification", "TableClass", "DeletionProtectionEnabled",
+                              "OnDemandThroughput"}, {
+        "KinesisStreamSpecification": "changes are not copied to the Kinesis stream",
+        "ImportSourceSpecification": "the table starts empty: nothing is imported from S3",
+    }),
+    "AWS::SNS::Topic": ({"TopicName", "Subscription", "DisplayName", "FifoTopic", "ContentBasedDeduplication",
+                         "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy",
+                         "FifoThroughputScope"}, {}),
+    "AWS::Kinesis::Stream": ({"Name", "ShardCount", "StreamModeDetails", "RetentionPeriodHours"}, {}),
+    "AWS::SecretsManager::Secret": ({"Name", "SecretString", "GenerateSecretString", "Description", "KmsKeyId"}, {
+        "ReplicaRegions": "the secret exists in one region locally",
+    }),
+    "AWS::SSM::Parameter": ({"Name", "Type", "Value", "Description", "AllowedPattern", "Tier", "DataType",
+                             "Policies"}, {}),
     "AWS::Lambda::EventInvokeConfig": (set(), {
         "MaximumRetryAttempts": "is recorded, not used yet: async invocations are retried twice, as by default",
         "DestinationConfig": "is recorded, not used yet: destinations get nothing",
