@@ -8,17 +8,17 @@ from lightbox.exceptions import LightboxError
 
 def passthrough_endpoints(services: list[str], region: str) -> dict[str, str]:
     """AWS_ENDPOINT_URL_<SERVICE> = the real AWS endpoint, for each service named (boto3's names)."""
-    import botocore.session
-    from botocore.exceptions import UnknownServiceError
+    from botocore.exceptions import DataNotFoundError
+    from botocore.loaders import create_loader
 
-    session = botocore.session.Session()
+    loader = create_loader()  # the service models alone: no profile or config file is read
     out = {}
     for name in services:
         try:
-            model = session.get_service_model(name)
-        except UnknownServiceError:
+            metadata = loader.load_service_model(name, "service-2")["metadata"]
+        except DataNotFoundError:
             raise LightboxError(f"--aws-passthrough {name!r}: no AWS service of that name (use the names "
                                 "boto3.client takes: dynamodb, sns, secretsmanager, ssm ...)") from None
-        variable = "AWS_ENDPOINT_URL_" + model.service_id.replace(" ", "_").upper()  # as botocore names it
-        out[variable] = f"https://{model.endpoint_prefix}.{region}.amazonaws.com"
+        variable = "AWS_ENDPOINT_URL_" + metadata["serviceId"].replace(" ", "_").upper()  # as botocore names it
+        out[variable] = f"https://{metadata['endpointPrefix']}.{region}.amazonaws.com"
     return out

@@ -9,7 +9,11 @@ endpoint it prints, HTTP requests to the function.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +148,27 @@ def test_a_restart_keeps_the_data_and_reset_wipes_it(tmp_path: Path) -> None:
         assert call(up, "import-time")["greeting"] == "hello from ssm"
     finally:
         assert up.stop() == 0
+
+
+def _lightbox_aws(up: UpProcess, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIGHTBOX_DATA_DIR": str(up.data_dir), "AWS_PROFILE": "not-a-profile-of-this-machine"}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([sys.executable, "-m", "lightbox", "aws", *args], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI (`aws`) is not installed")
+def test_lightbox_aws_runs_the_aws_cli_against_the_stack(cloud: UpProcess) -> None:
+    done = _lightbox_aws(cloud, "dynamodb", "describe-table", "--table-name", "cloud-orders")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Table"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    done = _lightbox_aws(cloud, "ssm", "get-parameter", "--name", "/cloud/greeting")
+    assert json.loads(done.stdout)["Parameter"]["Value"] == "hello from ssm"
+
+
+def test_lightbox_aws_without_the_aws_cli_says_what_to_do(cloud: UpProcess, tmp_path: Path) -> None:
+    done = _lightbox_aws(cloud, "dynamodb", "list-tables", path=str(tmp_path))  # a PATH with no `aws`
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("lightbox: error: the AWS CLI (`aws`) is not installed: install it (pip install "
+                                   f"awscli), or point any AWS SDK at AWS_ENDPOINT_URL={printed_endpoint(cloud)}")

@@ -68,7 +68,7 @@ def _client(service: str, endpoint: str, region: str) -> Any:
     key, secret = config.credentials()
     cfg = Config(retries={"max_attempts": 2}, connect_timeout=2, read_timeout=30)
     return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region).client(
-        service, endpoint_url=endpoint, config=cfg)
+        service, endpoint_url=endpoint or None, config=cfg)  # None: AWS (tests intercept it in-process)
 
 
 def provision(template: Template, endpoint: str, data_dir: Path, passthrough: list[str] | None = None) -> Provisioned:
