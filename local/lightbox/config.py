@@ -272,6 +272,11 @@ def function_overlay(base: Mapping[str, str], variables: Mapping[str, str]) -> d
     return {**{k: v for k, v in base.items() if k not in USER_PROFILE_VARS}, **variables}
 
 
+def verify_signatures() -> bool:
+    """LIGHTBOX_VERIFY_SIGNATURES, for processes that have no Settings (the embedded moto server)."""
+    return os.environ.get(ENV_VARS["verify_signatures"], "").lower() not in ("", "0", "false", "no")
+
+
 def json_logging_wanted() -> bool:
     return os.environ.get(LOG_FORMAT_VAR, "text").lower() == "json"
 

@@ -29,6 +29,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
+from lightbox import config, sigv4
 from lightbox.s3.presigned import PresignedChecks
 from lightbox.services import moto_patches, snapshots
 
@@ -98,7 +99,10 @@ def main(argv: list[str] | None = None) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
-    run_simple(args.host, args.port, CachedDispatcher(), threaded=True, request_handler=QuietRequestHandler)
+    app: Any = CachedDispatcher()
+    if config.verify_signatures():  # every service refuses requests not signed by the configured credentials
+        app = sigv4.WsgiGuard(app)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,8 @@ def start_s3(port: int | None = None, module: str = "lightbox.services.cloud", s
         try:
             urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
             break
+        except urllib.error.HTTPError:
+            break  # an answer (403 when it verifies signatures): it serves
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()

@@ -16,7 +16,7 @@ from flask import Blueprint
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lightbox import config
+from lightbox import config, sigv4
 from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.cloudformation.provision import Provisioned, provision_for
 from lightbox.config import Settings
@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) -> list[Blueprint]:
     """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (lightbox/stack/wsgi.py)."""
     checks = health.HealthChecks(broker, settings.s3_endpoint, config.health_files())
-    return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
+    sqs = sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint))
+    if settings.verify_signatures:  # SigV4 against the configured credentials (LIGHTBOX_VERIFY_SIGNATURES)
+        sigv4.protect(sqs, "json")
+    return [sqs,
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
