@@ -88,6 +88,8 @@ LOG_FORMAT_VAR = "LIGHTBOX_LOG_FORMAT"
 METRICS_PORT_VAR = "LIGHTBOX_METRICS_PORT"
 # prometheus-client's own: the directory gunicorn's workers share their counters through.
 PROMETHEUS_MULTIPROC_VAR = "PROMETHEUS_MULTIPROC_DIR"
+# Bearer token (or Basic password) for the operator endpoints: rq-dashboard, metrics (ops/access.py).
+OPERATOR_TOKEN_VAR = "LIGHTBOX_OPERATOR_TOKEN"
 # Files the health check opens read-only (os.pathsep separated): the databases a deployment's functions share.
 HEALTH_FILES_VAR = "LIGHTBOX_HEALTH_FILES"
 # `lightbox serve`: which function, and Cloud Run's PORT.
@@ -270,6 +272,10 @@ def function_overlay(base: Mapping[str, str], variables: Mapping[str, str]) -> d
     """A function's whole environment: the process's, without the user's AWS profile selection
     (unless the function's own variables set it), plus the function's variables."""
     return {**{k: v for k, v in base.items() if k not in USER_PROFILE_VARS}, **variables}
+
+
+def operator_token() -> str | None:
+    return os.environ.get(OPERATOR_TOKEN_VAR) or None
 
 
 def verify_signatures() -> bool:

@@ -23,7 +23,7 @@ from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.exceptions import HandlerNotFound, LightboxError
-from lightbox.ops import health, metrics
+from lightbox.ops import access, health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
@@ -93,6 +93,7 @@ class Stack:
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
+        access.protect_operator_endpoints(self.app, self.runtime)
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):

@@ -17,6 +17,7 @@ from lightbox import logs
 from lightbox.apigateway import gateway
 from lightbox.config import Settings
 from lightbox.exceptions import LightboxError
+from lightbox.ops import access
 from lightbox.runtime.environ import install_scoped_environ
 from lightbox.runtime.invoke import build_runtime
 from lightbox.sqs.queues import Broker
@@ -54,5 +55,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     broker = Broker(runtime.template, Redis.from_url(s.redis_url), s.retry_base)
     app = gateway.create_app(runtime, emulator_blueprints(s, runtime, broker))
     mount_dashboard(app, s.redis_url)
+    access.protect_operator_endpoints(app, runtime)
     log.info("lightbox gateway: %s (%d functions)", s.template, len(runtime.template.functions))
     return app
