@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import boto3
 import pytest
 import requests
 
+from lightbox.services.processes import ManagedProcess, free_port, start_s3
 from lightbox.testing.up import UpProcess, start_up
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "cloud"
@@ -172,3 +174,38 @@ def test_lightbox_aws_without_the_aws_cli_says_what_to_do(cloud: UpProcess, tmp_
     assert done.returncode == 2
     assert done.stderr.strip() == ("lightbox: error: the AWS CLI (`aws`) is not installed: install it (pip install "
                                    f"awscli), or point any AWS SDK at AWS_ENDPOINT_URL={printed_endpoint(cloud)}")
+
+
+def test_under_gunicorn_as_compose_runs_it_the_api_creates_the_resources(
+        tmp_path: Path, redis_server: ManagedProcess, s3_server: ManagedProcess) -> None:
+    """compose: a cloud service of its own, the api's two gunicorn workers both provisioning at boot."""
+    cloud = start_s3(state_dir=tmp_path / "cloud", name="cloud")
+    port = free_port()
+    env = {**os.environ, "LIGHTBOX_TEMPLATE": str(TEMPLATE), "REDIS_URL": redis_server.url,
+           "S3_ENDPOINT_URL": s3_server.url, "LIGHTBOX_CLOUD_ENDPOINT": cloud.url,
+           "LIGHTBOX_DATA_DIR": str(tmp_path / "data"), "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port),
+           "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}
+    root = Path(__file__).resolve().parents[2]
+    with (tmp_path / "api.log").open("wb") as log:
+        api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py"], cwd=root,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/_lightbox/ready", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert api.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()[-3000:]
+            time.sleep(0.2)
+        reply = requests.get(f"http://127.0.0.1:{port}/import-time", timeout=30).json()
+        assert reply == {"secret": {"key": "s3cr3t"}, "greeting": "hello from ssm"}
+        env_seen = requests.get(f"http://127.0.0.1:{port}/env", timeout=30).json()
+        ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name="us-east-1")
+        assert env_seen["STREAM_ARN"] == ddb.describe_table(TableName="cloud-orders")["Table"]["LatestStreamArn"]
+        assert "not created" not in (tmp_path / "api.log").read_text()  # the two workers' race is no error
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+        cloud.stop()

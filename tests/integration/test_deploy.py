@@ -5,6 +5,7 @@ in the image). Nothing here needs Docker or AWS."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import shlex
@@ -158,6 +159,8 @@ def test_every_app_command_resolves_in_the_image(compose: dict[str, Any]) -> Non
         if command[0] == "lightbox":  # the console script pyproject declares: lightbox.cli:main
             args = parser().parse_args(command[1:])
             assert callable(args.func), name
+        elif command[:2] == ["python", "-m"]:  # a module of the installed package (the cloud service)
+            assert importlib.util.find_spec(command[2]) is not None, command
         elif command[0] == "gunicorn":
             conf = command[command.index("-c") + 1]
             assert conf in copied or any(conf.startswith(c.rstrip("/") + "/") for c in copied), conf

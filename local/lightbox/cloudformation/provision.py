@@ -28,7 +28,7 @@ from lightbox import config
 from lightbox.cloudformation import messaging, secrets, tables
 from lightbox.config import Settings
 from lightbox.template import provisioned
-from lightbox.template.model import Template
+from lightbox.template.model import Resource, Template
 
 Creator = Callable[[Any, str, dict[str, Any]], tuple[dict[str, Any], bool]]
 # type -> (boto3 service, creator), in the order they are created: subscriptions after topics.
@@ -83,7 +83,7 @@ def provision(template: Template, endpoint: str, data_dir: Path, passthrough: li
             done.passed.append(res.name)
             continue
         try:
-            values, created = create(_client(service, endpoint, template.region), res.physical_name, res.properties)
+            values, created = _create(create, _client(service, endpoint, template.region), res)
         except (ClientError, BotoCoreError, KeyError, ValueError, TypeError) as exc:
             done.errors.append(f"{res.name} ({res.user_type or res.type}): not created on the embedded services: "
                                f"{_reason(exc)}")
@@ -92,6 +92,20 @@ def provision(template: Template, endpoint: str, data_dir: Path, passthrough: li
         done.values[res.name] = {"Type": res.type, **values}
     provisioned.write(data_dir, done.values)
     return done
+
+
+# What a create answers when another process (a second gunicorn worker) created it a moment before.
+_RACED = {"ResourceInUseException", "ResourceExistsException", "ParameterAlreadyExists",
+          "ResourceAlreadyExistsException"}
+
+
+def _create(create: Creator, client: Any, res: Resource) -> tuple[dict[str, Any], bool]:
+    try:
+        return create(client, res.physical_name, res.properties)
+    except ClientError as exc:
+        if exc.response["Error"].get("Code") not in _RACED:
+            raise
+        return create(client, res.physical_name, res.properties)  # now it exists: kept, with its values
 
 
 def _reason(exc: Exception) -> str:

@@ -15,6 +15,7 @@ from redis import Redis
 
 from lightbox import logs
 from lightbox.apigateway import gateway
+from lightbox.cloudformation.provision import provision_for
 from lightbox.config import Settings
 from lightbox.exceptions import LightboxError
 from lightbox.ops import access
@@ -22,6 +23,7 @@ from lightbox.runtime.environ import install_scoped_environ
 from lightbox.runtime.invoke import build_runtime
 from lightbox.sqs.queues import Broker
 from lightbox.stack.up import emulator_blueprints
+from lightbox.template.loader import load_for
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         raise LightboxError("lightbox.stack.wsgi needs REDIS_URL and S3_ENDPOINT_URL "
                             "(use `lightbox up` for embedded ones)")
     install_scoped_environ()
+    if s.cloud_endpoint:  # compose's cloud service: the template's resources, before any function loads
+        for line in provision_for(s, load_for(s)).lines():
+            log.info("lightbox cloud: %s", line.strip())
     runtime = build_runtime(s)
     for name in runtime.template.functions:  # a handler that cannot be imported fails the boot, not a request
         runtime.load(name)
