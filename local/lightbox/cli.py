@@ -38,10 +38,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     from lightbox.stack.up import Stack
 
     settings = _settings(args, announce=True)
+    for line in summary.before_start(settings, reset=args.reset):
+        print(line, flush=True)
     stack = Stack(settings).start()
     _state_file(settings).parent.mkdir(parents=True, exist_ok=True)
-    _state_file(settings).write_text(json.dumps({"redis_url": settings.redis_url, "s3_endpoint": settings.s3_endpoint,
-                                                 "url": stack.url}))
+    _state_file(settings).write_text(json.dumps(summary.state(stack)))
     print("\n".join([*summary.up_lines(stack), *summary.finding_lines(stack.template, args.verbose)]))
     print("Ctrl-C stops everything.", flush=True)
     stop = threading.Event()
@@ -202,6 +203,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aws(args: argparse.Namespace) -> int:
+    from lightbox.stack.awscli import run_aws
+
+    return run_aws(_state_file(_settings(args)), args.aws_args)
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     broker = _broker(_settings(args))
     if args.action == "list":
@@ -247,7 +254,14 @@ def parser() -> argparse.ArgumentParser:
                          "(env LIGHTBOX_DISABLE_AUTHORIZER)")
     up.add_argument("--jwks", help="JWT authorizers' signing keys, a JWKS URL or file (env LIGHTBOX_JWKS; "
                                    "default: each issuer's /.well-known/openid-configuration)")
+    up.add_argument("--aws-passthrough", metavar="SERVICE,...", help="send functions' calls to these services "
+                    "(boto3 names) to REAL AWS with your credentials (env LIGHTBOX_AWS_PASSTHROUGH; default: none)")
+    up.add_argument("--reset", action="store_true", help="start from empty services (tables, objects, jobs ...)")
     up.set_defaults(func=cmd_up)
+
+    aws = sub.add_parser("aws", help="the AWS CLI against the running `lightbox up` (aws --endpoint-url ...)")
+    aws.add_argument("aws_args", nargs=argparse.REMAINDER, help="what `aws` takes: dynamodb list-tables ...")
+    aws.set_defaults(func=cmd_aws)
 
     validate = common(sub.add_parser("validate", help="load the template; say what runs and what is not emulated"))
     validate.add_argument("--strict", action="store_true", help="exit 1 when anything is not emulated")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lightbox import awsenv
 from lightbox.exceptions import LightboxError
 
 # -- defaults, each with the reason it has that value -------------------------------------------
@@ -57,6 +58,8 @@ BUCKET_EVENTS_QUEUE = "lightbox-bucket-events"
 # `lightbox serve`: Cloud Run's contract is PORT, default 8080, listening beyond loopback.
 SERVE_PORT = 8080
 SERVE_HOST = "0.0.0.0"
+# SigV4: a request signed longer ago than this is refused with RequestExpired, as AWS does.
+SIGNATURE_MAX_AGE_SECONDS = 15 * 60
 
 # Execution environments (runtime/environments): how many of one function may run at once when
 # the template reserves no concurrency. Lambda's account default is 1000; each environment here is
@@ -96,6 +99,9 @@ ENV_VARS = {
     "disable_authorizer": "LIGHTBOX_DISABLE_AUTHORIZER",
     "jwks": "LIGHTBOX_JWKS",
     "function_urls": "LIGHTBOX_FUNCTION_URLS",
+    "cloud_endpoint": "LIGHTBOX_CLOUD_ENDPOINT",
+    "aws_passthrough": "LIGHTBOX_AWS_PASSTHROUGH",
+    "verify_signatures": "LIGHTBOX_VERIFY_SIGNATURES",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -105,6 +111,8 @@ LOG_FORMAT_VAR = "LIGHTBOX_LOG_FORMAT"
 METRICS_PORT_VAR = "LIGHTBOX_METRICS_PORT"
 # prometheus-client's own: the directory gunicorn's workers share their counters through.
 PROMETHEUS_MULTIPROC_VAR = "PROMETHEUS_MULTIPROC_DIR"
+# Bearer token (or Basic password) for the operator endpoints: rq-dashboard, metrics (ops/access.py).
+OPERATOR_TOKEN_VAR = "LIGHTBOX_OPERATOR_TOKEN"
 # Files the health check opens read-only (os.pathsep separated): the databases a deployment's functions share.
 HEALTH_FILES_VAR = "LIGHTBOX_HEALTH_FILES"
 # `lightbox serve`: which function, and Cloud Run's PORT.
@@ -122,6 +130,9 @@ SERVICE_STOP_SECONDS = 1.5
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
+# The user's profile selection: never passed to a function (its config files are pointed at nothing,
+# so a profile named here would not even be found), unless --aws-passthrough asks for real AWS.
+USER_PROFILE_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 @dataclass
@@ -152,6 +163,9 @@ class Settings:
     # Each function URL's AWS address (what !GetAtt Url.FunctionUrl gives) -> its local URL; `up` chooses the
     # ports and gives them to every process it starts (JSON in LIGHTBOX_FUNCTION_URLS).
     function_urls: dict[str, str] = field(default_factory=dict)
+    cloud_endpoint: str | None = None  # every other AWS service; None: the embedded moto server
+    aws_passthrough: str = ""  # services (boto3 names, comma separated) whose calls go to real AWS
+    verify_signatures: bool = False  # the emulator's AWS endpoints check SigV4 against the credentials
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -174,7 +188,7 @@ class Settings:
             settings.env_vars = Path(settings.env_vars)
         if isinstance(settings.function_urls, str):
             settings.function_urls = json.loads(settings.function_urls)
-        for flag in ("hot_reload", "strict", "warm", "disable_authorizer"):
+        for flag in ("hot_reload", "strict", "warm", "disable_authorizer", "verify_signatures"):
             if isinstance(getattr(settings, flag), str):
                 setattr(settings, flag, getattr(settings, flag).lower() not in ("0", "false", "no"))
         return settings
@@ -187,6 +201,10 @@ class Settings:
     def public_lambda_endpoint(self) -> str:
         """Where the Lambda Invoke API answers: AWS_ENDPOINT_URL_LAMBDA, `aws lambda invoke --endpoint-url`."""
         return self.lambda_endpoint or f"http://{self.host}:{self.port}"
+
+    @property
+    def passthrough(self) -> list[str]:
+        return sorted({s.strip().lower() for s in self.aws_passthrough.split(",") if s.strip()})
 
 
 def parameter_overrides(values: list[str] | None) -> dict[str, str]:
@@ -261,6 +279,9 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "data_dir": settings.data_dir.resolve(), "warm": "1" if settings.warm else None,
         "lambda_endpoint": settings.public_lambda_endpoint,
         "disable_authorizer": "1" if settings.disable_authorizer else None, "jwks": settings.jwks,
+        "cloud_endpoint": settings.cloud_endpoint,
+        "aws_passthrough": settings.aws_passthrough or None,
+        "verify_signatures": "1" if settings.verify_signatures else None,
     }
     for name, value in values.items():
         if value is not None:
@@ -278,16 +299,25 @@ def credentials() -> tuple[str, str]:
 
 
 def function_env(settings: Settings) -> dict[str, str]:
-    """What every function gets from the emulator so plain boto3/redis code reaches local services."""
+    """What every function gets from the emulator so plain AWS SDK code reaches local services only:
+    AWS_ENDPOINT_URL for every service (the embedded moto server), the emulator's own S3 and SQS
+    endpoints, fake credentials, and the user's config files pointed at nothing (function_overlay
+    drops the user's AWS_PROFILE). With --aws-passthrough the named services go to AWS and the
+    user's own credentials are left in place: local servers accept any."""
     key, secret = credentials()
-    env = {
-        "AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint,
-        "AWS_ENDPOINT_URL_LAMBDA": settings.public_lambda_endpoint,
-        ACCESS_KEY_VAR: key,
-        SECRET_KEY_VAR: secret,
-    }
+    env = {"AWS_ENDPOINT_URL_SQS": settings.public_sqs_endpoint,
+           "AWS_ENDPOINT_URL_LAMBDA": settings.public_lambda_endpoint}
+    if settings.cloud_endpoint:
+        env["AWS_ENDPOINT_URL"] = settings.cloud_endpoint
     if settings.s3_endpoint:
         env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
+    if settings.passthrough:
+        env.update(awsenv.passthrough_endpoints(settings.passthrough, REGION))
+        env.update({k: os.environ[k] for k in (ACCESS_KEY_VAR, SECRET_KEY_VAR, *USER_PROFILE_VARS) if k in os.environ})
+    else:
+        env.update({ACCESS_KEY_VAR: key, SECRET_KEY_VAR: secret,
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                    "AWS_EC2_METADATA_DISABLED": "true"})  # no credentials from an instance either
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     return env
@@ -311,6 +341,19 @@ def python_ric() -> str:
 
 def cloud_endpoint() -> str | None:
     return os.environ.get(CLOUD_ENDPOINT_VAR) or os.environ.get(ENV_VARS["s3_endpoint"]) or None
+def function_overlay(base: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
+    """A function's whole environment: the process's, without the user's AWS profile selection
+    (unless the function's own variables set it), plus the function's variables."""
+    return {**{k: v for k, v in base.items() if k not in USER_PROFILE_VARS}, **variables}
+
+
+def operator_token() -> str | None:
+    return os.environ.get(OPERATOR_TOKEN_VAR) or None
+
+
+def verify_signatures() -> bool:
+    """LIGHTBOX_VERIFY_SIGNATURES, for processes that have no Settings (the embedded moto server)."""
+    return os.environ.get(ENV_VARS["verify_signatures"], "").lower() not in ("", "0", "false", "no")
 
 
 def json_logging_wanted() -> bool:

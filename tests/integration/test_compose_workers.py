@@ -35,6 +35,7 @@ from rq import Worker
 from lightbox.services.processes import ManagedProcess, free_port
 
 TOKEN = "compose-token"
+OPERATOR = "operator-token"  # LIGHTBOX_OPERATOR_TOKEN
 PHOTOS = 30
 
 
@@ -75,7 +76,7 @@ def compose(redis_server: ManagedProcess, s3_server: ManagedProcess, tmp_path: P
            "LIGHTBOX_SQS_ENDPOINT": f"http://127.0.0.1:{port}/_lightbox/sqs", "LIGHTBOX_WEBHOOK_TOKEN": TOKEN,
            "LIGHTBOX_PARAMETER_OVERRIDES": f"PhotosBucketName={bucket} PhotosDbPath={db} RedisUrl={redis_url}",
            "LIGHTBOX_HEALTH_FILES": str(db), "LIGHTBOX_RETRY_BASE_SECONDS": "0.2", "LIGHTBOX_HOT_RELOAD": "0",
-           "LIGHTBOX_LOG_FORMAT": "json"}
+           "LIGHTBOX_LOG_FORMAT": "json", "LIGHTBOX_VERIFY_SIGNATURES": "1", "LIGHTBOX_OPERATOR_TOKEN": OPERATOR}
     api_env = {**env, "LIGHTBOX_HOST": "127.0.0.1", "LIGHTBOX_PORT": str(port), "GUNICORN_WORKERS": "2",
                "GUNICORN_THREADS": "16", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
     with (tmp_path / "api.log").open("wb") as log:
@@ -144,8 +145,11 @@ def test_thirty_uploads_complete_each_processed_once_by_two_worker_processes(com
     # What the operator sees: healthy, and the counts on /metrics agree.
     health = requests.get(f"{c.url}/health", timeout=5).json()
     assert health["status"] == "ok" and health["checks"]["file:photos.db"]["schema_version"] > 0
-    metrics = requests.get(f"{c.url}/metrics", timeout=5).text
+    assert requests.get(f"{c.url}/metrics", timeout=5).status_code == 401  # issue 17: not without the token
+    operator = {"Authorization": f"Bearer {OPERATOR}"}
+    metrics = requests.get(f"{c.url}/metrics", headers=operator, timeout=5).text
     assert 'lightbox_queue_messages{queue="ValidateQueue",state="waiting"} 0.0' in metrics
     assert 'lightbox_dlq_messages{queue="ValidateQueue"} 0.0' in metrics
     assert 'lightbox_invocations_total{function="UploadFunction",trigger="http"}' in metrics
-    assert requests.get(f"{c.url}/_lightbox/rq/0/data/queues.json", timeout=5).status_code == 200
+    assert requests.get(f"{c.url}/_lightbox/rq/0/data/queues.json", timeout=5).status_code == 401
+    assert requests.get(f"{c.url}/_lightbox/rq/0/data/queues.json", headers=operator, timeout=5).status_code == 200

@@ -5,6 +5,7 @@ in the image). Nothing here needs Docker or AWS."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import shlex
@@ -158,6 +159,8 @@ def test_every_app_command_resolves_in_the_image(compose: dict[str, Any]) -> Non
         if command[0] == "lightbox":  # the console script pyproject declares: lightbox.cli:main
             args = parser().parse_args(command[1:])
             assert callable(args.func), name
+        elif command[:2] == ["python", "-m"]:  # a module of the installed package (the cloud service)
+            assert importlib.util.find_spec(command[2]) is not None, command
         elif command[0] == "gunicorn":
             conf = command[command.index("-c") + 1]
             assert conf in copied or any(conf.startswith(c.rstrip("/") + "/") for c in copied), conf
@@ -186,5 +189,21 @@ def test_overrides_name_template_parameters_and_minio_calls_the_receiver(compose
         assert needed in script
     assert subprocess.run(["sh", "-n", str(ROOT / "infra" / "minio-init.sh")], check=False).returncode == 0
     example = (ROOT / ".env.example").read_text()
-    for var in ("MINIO_ROOT_PASSWORD", "LIGHTBOX_WEBHOOK_TOKEN", "TOKEN_SECRET"):  # what the compose file insists on
+    for var in ("MINIO_ROOT_PASSWORD", "LIGHTBOX_WEBHOOK_TOKEN", "TOKEN_SECRET",
+                "LIGHTBOX_OPERATOR_TOKEN"):  # what the compose file insists on
         assert f"{var}=" in example
+
+
+def test_only_the_api_and_minio_are_published_and_operator_endpoints_are_guarded(compose: dict[str, Any]) -> None:
+    """Issue 17: what is reachable from outside the compose network. The api's port (its routes, and
+    its AWS and operator endpoints behind signatures and a token), MinIO's API and console; nothing
+    else (Redis, workers' and the scheduler's metrics ports stay inside)."""
+    published = {name: sorted(p.rsplit(":", 1)[1] for p in svc.get("ports", []))
+                 for name, svc in compose["services"].items() if svc.get("ports")}
+    assert published == {"api": ["3000"], "minio": ["9000", "9001"]}
+    for name, svc in _app_services(compose).items():
+        assert "expose" not in svc, name
+        env = svc["environment"]
+        assert env["LIGHTBOX_VERIFY_SIGNATURES"] == "1", name
+        assert env["LIGHTBOX_OPERATOR_TOKEN"].startswith("${LIGHTBOX_OPERATOR_TOKEN:?"), name
+        assert env["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?"), name  # what SigV4 is checked against

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
+from lightbox.config import function_overlay
+
 _overlay: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("lightbox_env", default=None)
 
 
@@ -61,10 +63,11 @@ def install_scoped_environ() -> None:
 
 @contextmanager
 def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """Within the block (this thread/context only), os.environ is the base plus `variables`."""
+    """Within the block (this thread/context only), os.environ is the base plus `variables`, without
+    the user's AWS profile selection (config.function_overlay)."""
     install_scoped_environ()
     base = os.environ._base if isinstance(os.environ, ScopedEnviron) else os.environ
-    token = _overlay.set({**base, **variables})
+    token = _overlay.set(function_overlay(base, variables))
     try:
         yield
     finally:

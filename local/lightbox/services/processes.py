@@ -15,10 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lightbox import config
 from lightbox.exceptions import ServiceError
 from lightbox.services.supervision import child_options
 
@@ -127,14 +129,19 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0", workdir)
 
 
-def start_s3(port: int | None = None, module: str = "lightbox.services.cloud") -> ManagedProcess:
-    """Start a moto server (S3 and SQS speak on one port) as a child process: lightbox/services/cloud.py,
-    or `module` (bench_s3_server.py compares it with moto's own `moto.server`)."""
+def start_s3(port: int | None = None, module: str = "lightbox.services.cloud", state_dir: Path | None = None,
+             name: str = "s3") -> ManagedProcess:
+    """Start a moto server (S3, SQS and every other service moto has, on one port) as a child process:
+    lightbox/services/cloud.py, or `module` (bench_s3_server.py compares it with moto's own `moto.server`).
+    `state_dir`: its state is kept there across restarts (lightbox/services/snapshots.py)."""
     port = port or free_port()
     # MOTO_PORT: where moto reaches itself; one left in the user's shell would point elsewhere.
-    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "MOTO_PORT": str(port)}
+    # MOTO_ACCOUNT_ID: the account of the ARNs it makes is the template's (the loader's ARNs agree).
+    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "MOTO_PORT": str(port),
+           "MOTO_ACCOUNT_ID": config.ACCOUNT_ID}
+    state = ["--state", str(state_dir.resolve())] if state_dir is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port), *state],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -148,9 +155,11 @@ def start_s3(port: int | None = None, module: str = "lightbox.services.cloud") -
         try:
             urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
             break
+        except urllib.error.HTTPError:
+            break  # an answer (403 when it verifies signatures): it serves
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
                 raise ServiceError("moto server did not answer within 30s") from None
             time.sleep(0.05)
-    return ManagedProcess("s3", proc, url)
+    return ManagedProcess(name, proc, url)

@@ -4,13 +4,17 @@ for each thing that changes behaviour and is not emulated."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
+from lightbox import awsenv, config
 from lightbox.apigateway.access import api_keys, requires_api_key
 from lightbox.apigateway.routing import api_lines
+from lightbox.config import Settings
 from lightbox.lambda_.api import lambda_lines
 from lightbox.runtime.invoke import runtime_findings, unsupported
 from lightbox.stack.up import Stack
+from lightbox.template import provisioned
 from lightbox.template.model import Finding, HttpRoute, Template
 
 
@@ -77,7 +81,11 @@ def up_lines(stack: Stack) -> list[str]:
               f"  S3          {s.s3_endpoint}{'  (embedded moto server)' if 's3' in stack.embedded else ''}",
               f"  Redis       {s.redis_url}{'  (embedded redis-server)' if 'redis' in stack.embedded else ''}",
               f"  bucket events: {stack.bucket_events_mode}; workers: {len(stack.workers)}",
-              *stack.runtime.describe()]
+              *stack.runtime.describe(),
+              f"  AWS         {s.cloud_endpoint}{'  (embedded moto server)' if 'cloud' in stack.embedded else ''}"
+              "   (AWS_ENDPOINT_URL for functions)",
+              f"    from a shell: lightbox aws ...   or   aws --endpoint-url {s.cloud_endpoint} ...",
+              *stack.provisioned.lines()]
     for fn in t.functions.values():
         for trig in fn.triggers:
             kind = type(trig).__name__.removesuffix("Trigger")
@@ -88,3 +96,34 @@ def up_lines(stack: Stack) -> list[str]:
             lines.append(f"    {bucket.name:20} -> queue {note.queue}: events={note.events}, prefix={note.prefix}, "
                          f"suffix={note.suffix}")
     return lines
+
+
+def state(stack: Stack) -> dict[str, str | None]:
+    """state.json: where a running `lightbox up` serves (for `lightbox status`, `lightbox aws`, tests)."""
+    s = stack.settings
+    return {"redis_url": s.redis_url, "s3_endpoint": s.s3_endpoint, "url": stack.url,
+            "cloud_endpoint": s.cloud_endpoint, "sqs_endpoint": s.public_sqs_endpoint}
+
+
+def before_start(settings: Settings, reset: bool) -> list[str]:
+    return [*(_reset(settings.data_dir) if reset else []), *passthrough_lines(settings)]
+
+
+def passthrough_lines(settings: Settings) -> list[str]:
+    """Said loudly: which services' calls leave this machine, with which credentials."""
+    if not settings.passthrough:
+        return []
+    endpoints = awsenv.passthrough_endpoints(settings.passthrough, config.REGION)
+    return ["lightbox: WARNING: --aws-passthrough: functions' calls to these services go to REAL AWS, signed "
+            "with your own credentials (AWS_PROFILE, ~/.aws):",
+            *(f"lightbox: WARNING:   {var.removeprefix('AWS_ENDPOINT_URL_').lower():16} -> {url}"
+              for var, url in endpoints.items()),
+            "lightbox: WARNING: the template's resources of these services are not created locally."]
+
+
+def _reset(data_dir: Path) -> list[str]:
+    """--reset: the embedded services' kept state (moto's, Redis's) is removed before they start."""
+    gone = [p for p in (data_dir / provisioned.FOLDER, data_dir / "redis") if p.exists()]
+    for folder in gone:
+        shutil.rmtree(folder)
+    return [f"lightbox: --reset: removed {', '.join(map(str, gone)) or 'nothing (no kept state)'}"]

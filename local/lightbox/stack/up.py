@@ -16,16 +16,17 @@ from flask import Blueprint
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lightbox import config
+from lightbox import config, sigv4
 from lightbox.apigateway import function_urls
 from lightbox.apigateway.access import access_steps
 from lightbox.apigateway.gateway import create_app, unclaimed
+from lightbox.cloudformation.provision import Provisioned, provision_for
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
-from lightbox.ops import health, metrics
+from lightbox.ops import access, health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
@@ -41,6 +42,7 @@ from lightbox.services.supervision import child_options
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
+from lightbox.template import provisioned
 from lightbox.template.loader import load_for, refuse_not_emulated
 from lightbox.template.model import Template
 from lightbox.template.reload import TemplateWatch
@@ -51,7 +53,10 @@ log = logging.getLogger(__name__)
 def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) -> list[Blueprint]:
     """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (lightbox/stack/wsgi.py)."""
     checks = health.HealthChecks(broker, settings.s3_endpoint, config.health_files())
-    return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
+    sqs = sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint))
+    if settings.verify_signatures:  # SigV4 against the configured credentials (LIGHTBOX_VERIFY_SIGNATURES)
+        sigv4.protect(sqs, "json")
+    return [sqs,
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
@@ -93,11 +98,12 @@ class Stack:
             s.redis_url = redis.url
             self.embedded.append("redis")
         if not s.s3_endpoint:
-            s3 = start_s3()
+            s3 = start_s3(state_dir=s.data_dir / provisioned.FOLDER)
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
         s.function_urls = function_urls.plan(first, s.host, s.port + 1)
+        self._start_cloud(first)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -108,6 +114,7 @@ class Stack:
         self.broker = Broker(self.template, self.connection, s.retry_base)
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker),
                               steps=access_steps(s), broker=self.broker)
+        access.protect_operator_endpoints(self.app, self.runtime)
         self._start_bucket_events()
         self._start_schedules()
         for _ in range(s.workers):
@@ -120,6 +127,20 @@ class Stack:
         thread.start()
         self.function_urls = function_urls.UrlServers().start(self.runtime, s.function_urls)
         return self
+
+    def _start_cloud(self, template: Template) -> None:
+        """Every other AWS service functions call: the embedded moto server (the S3 one when S3 is
+        embedded), with the template's resources created on it before anything is invoked."""
+        s = self.settings
+        if not s.cloud_endpoint:
+            if "s3" in self.embedded:
+                s.cloud_endpoint = s.s3_endpoint
+            else:
+                cloud = start_s3(state_dir=s.data_dir / provisioned.FOLDER, name="cloud")
+                self.services.append(cloud)
+                s.cloud_endpoint = cloud.url
+            self.embedded.append("cloud")
+        self.provisioned: Provisioned = provision_for(s, template)
 
     def _preload(self) -> None:
         """A handler that names no function in its file fails `up`, not a request. One whose file is
@@ -156,6 +177,9 @@ class Stack:
             return []
         try:
             new = load_for(self.settings)
+            self.provisioned = provision_for(self.settings, new)
+            if self.provisioned.created:  # their real ARNs, into the functions' variables
+                new = load_for(self.settings)
             if self.settings.strict:
                 refuse_not_emulated(new, runtime_findings(new))
         except LightboxError as exc:

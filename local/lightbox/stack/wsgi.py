@@ -16,12 +16,15 @@ from redis import Redis
 from lightbox import logs
 from lightbox.apigateway import gateway
 from lightbox.apigateway.access import access_steps
+from lightbox.cloudformation.provision import provision_for
 from lightbox.config import Settings
 from lightbox.exceptions import LightboxError
+from lightbox.ops import access
 from lightbox.runtime.environ import install_scoped_environ
 from lightbox.runtime.invoke import build_runtime
 from lightbox.sqs.queues import Broker
 from lightbox.stack.up import emulator_blueprints
+from lightbox.template.loader import load_for
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         raise LightboxError("lightbox.stack.wsgi needs REDIS_URL and S3_ENDPOINT_URL "
                             "(use `lightbox up` for embedded ones)")
     install_scoped_environ()
+    if s.cloud_endpoint:  # compose's cloud service: the template's resources, before any function loads
+        for line in provision_for(s, load_for(s)).lines():
+            log.info("lightbox cloud: %s", line.strip())
     runtime = build_runtime(s)
     for name in runtime.template.functions:  # a handler that cannot be imported fails the boot, not a request
         runtime.load(name)
@@ -56,5 +62,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = gateway.create_app(runtime, emulator_blueprints(s, runtime, broker), steps=access_steps(s),
                              broker=broker)
     mount_dashboard(app, s.redis_url)
+    access.protect_operator_endpoints(app, runtime)
     log.info("lightbox gateway: %s (%d functions)", s.template, len(runtime.template.functions))
     return app

@@ -53,10 +53,14 @@ def short_id(*parts: str, length: int = 10) -> str:
 
 class Attributes:
     def __init__(self, stack: StackIdentity, types: Mapping[str, str],
-                 name_property: Callable[[str, str], Any]) -> None:
+                 name_property: Callable[[str, str], Any],
+                 actual: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.stack = stack
         self._types = types  # logical id -> resource type, of the resources that exist
         self._name_property = name_property  # (logical id, property) -> its resolved value, or None
+        # logical id -> {"Ref": ..., attribute: ...}: what the embedded services gave the resources
+        # `lightbox up` created there (template/provisioned.py); these win over the derived values.
+        self._actual = actual or {}
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         s = self.stack
@@ -79,6 +83,8 @@ class Attributes:
         return self._arn("lambda", f"function:{name}")
 
     def ref(self, logical_id: str) -> Any:
+        if "Ref" in self._actual.get(logical_id, {}):
+            return self._actual[logical_id]["Ref"]
         kind = self._types[logical_id]
         name = self.physical_name(logical_id)
         if kind == "AWS::SQS::Queue":
@@ -128,6 +134,8 @@ class Attributes:
 
     def get_att(self, logical_id: str, attribute: str) -> tuple[Any, bool]:
         """(value, True), or (a placeholder, False) for an attribute this table does not know."""
+        if attribute in self._actual.get(logical_id, {}) and attribute not in ("Ref", "Type"):
+            return self._actual[logical_id][attribute], True
         kind, name = self._types[logical_id], self.physical_name(logical_id)
         region = self.stack.region
         table: dict[str, Callable[[], Any]] = {"Arn": lambda: self.arn(logical_id)}
@@ -164,6 +172,13 @@ class Attributes:
                       "ApiEndpoint": lambda: f"https://{self.ref(logical_id)}.execute-api.{region}.amazonaws.com"}
         elif kind == "AWS::SecretsManager::Secret":
             table |= {"Id": lambda: self.arn(logical_id)}
+        elif kind == "AWS::Kinesis::Stream":
+            table |= {"StreamArn": lambda: self.arn(logical_id)}
+        elif kind == "AWS::Events::EventBus":
+            table |= {"Name": lambda: name}
+        elif kind == "AWS::SSM::Parameter":
+            table |= {"Type": lambda: self._name_property(logical_id, "Type"),
+                      "Value": lambda: self._name_property(logical_id, "Value")}
         if attribute in table:
             return table[attribute](), True
         return f"{self.arn(logical_id)}/{attribute}", False

@@ -32,16 +32,11 @@ API_TYPES = {
     "AWS::ApiGatewayV2::Authorizer",
 }
 _NOT_EMULATED = {
-    "AWS::DynamoDB::Table": "tables are not created locally yet; calls to it from functions fail",
     "AWS::DynamoDB::GlobalTable": "tables are not created locally yet; calls to it from functions fail",
-    "AWS::SNS::Topic": "topics are not created locally yet; Publish to it fails and its subscriptions get nothing",
     "AWS::SNS::Subscription": "subscriptions are not delivered: messages published to its topic do not reach "
                               "its endpoint",
     "AWS::StepFunctions::StateMachine": "state machines are not run",
-    "AWS::Kinesis::Stream": "streams are not created locally yet; calls to it from functions fail",
     "AWS::Events::EventBus": "event buses are not emulated; events put on it reach no rule",
-    "AWS::SecretsManager::Secret": "secrets are not created locally yet; reading it from a function fails",
-    "AWS::SSM::Parameter": "parameters are not created locally yet; reading it from a function fails",
     "AWS::ApiGateway::UsagePlan": "usage plans (throttling, quotas) are not enforced",
     "AWS::ApiGateway::UsagePlanKey": "usage plans are not applied: every enabled API key opens every method that "
                                       "requires one",
@@ -87,6 +82,23 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
                                   "ScheduleExpressionTimezone", "StartDate", "EndDate"}, {}),
     "AWS::Lambda::EventInvokeConfig": ({"FunctionName", "Qualifier", "MaximumRetryAttempts",
                                         "MaximumEventAgeInSeconds", "DestinationConfig"}, {}),
+    # Created on the embedded services at `lightbox up` (lightbox/cloudformation).
+    "AWS::DynamoDB::Table": ({"TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+                              "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification",
+                              "TimeToLiveSpecification", "TableClass", "DeletionProtectionEnabled",
+                              "OnDemandThroughput"}, {
+        "KinesisStreamSpecification": "changes are not copied to the Kinesis stream",
+        "ImportSourceSpecification": "the table starts empty: nothing is imported from S3",
+    }),
+    "AWS::SNS::Topic": ({"TopicName", "Subscription", "DisplayName", "FifoTopic", "ContentBasedDeduplication",
+                         "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy",
+                         "FifoThroughputScope"}, {}),
+    "AWS::Kinesis::Stream": ({"Name", "ShardCount", "StreamModeDetails", "RetentionPeriodHours"}, {}),
+    "AWS::SecretsManager::Secret": ({"Name", "SecretString", "GenerateSecretString", "Description", "KmsKeyId"}, {
+        "ReplicaRegions": "the secret exists in one region locally",
+    }),
+    "AWS::SSM::Parameter": ({"Name", "Type", "Value", "Description", "AllowedPattern", "Tier", "DataType",
+                             "Policies"}, {}),
 }
 
 

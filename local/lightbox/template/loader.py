@@ -17,7 +17,7 @@ from typing import Any
 from lightbox import config
 from lightbox.config import Settings
 from lightbox.exceptions import TemplateError, TemplateErrors
-from lightbox.template import cdk
+from lightbox.template import cdk, provisioned
 from lightbox.template.apimodel import Api, sqs_queue
 from lightbox.template.attributes import StackIdentity, stack_id
 from lightbox.template.building import Load, PendingTrigger
@@ -71,6 +71,7 @@ def load_template(
     if not path.exists():
         raise TemplateError(str(path), "", "template not found; pass -t PATH or run where template.yaml is")
     load = Load(region, account_id, sqs_endpoint, (data_dir or default_data_dir()).resolve())
+    load.provisioned = provisioned.read(load.data_dir)
     given = dict(parameter_overrides or {})
     if path.is_dir():
         tops = cdk.manifest_stacks(path)

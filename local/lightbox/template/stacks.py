@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lightbox.exceptions import TemplateError
-from lightbox.template import apis, catalog, cdk, functions, sources
+from lightbox.template import apis, catalog, cdk, functions, provisioned, sources
 from lightbox.template.attributes import Attributes, StackIdentity
 from lightbox.template.building import Load, Res
 from lightbox.template.document import read_template
@@ -87,7 +87,8 @@ class Stack:
         self._resolving: set[tuple[str, str]] = set()
         self.exists: dict[str, str] = {}  # Conditions cannot refer to resources; exists is filled below
         self.exists = {k: str(v.get("Type")) for k, v in self.raw.items() if self._exists(k, v)}
-        self.attributes = Attributes(identity, self.exists, self._name_property)
+        self.attributes = Attributes(identity, self.exists, self._name_property,
+                                     provisioned.of_stack(load.provisioned, identity.path, self.exists))
 
     # -- names -----------------------------------------------------------------------------
     def user_name(self, logical_id: str) -> tuple[str, str, str | None]:

@@ -19,12 +19,8 @@ FN = "AWS::Serverless::Function"
 def test_each_thing_not_emulated_gets_one_line() -> None:
     t = load_template(HERE / "templates" / "not-emulated" / "template.yaml", data_dir=Path("/tmp/lightbox-test"))
     assert lines(t) == [
-        "T (AWS::DynamoDB::Table): tables are not created locally yet; calls to it from functions fail",
-        "S (AWS::Kinesis::Stream): streams are not created locally yet; calls to it from functions fail",
         "Q (AWS::SQS::Queue): FifoQueue: FIFO ordering and deduplication are not emulated; messages are delivered as "
         "by a standard queue",
-        "Topic (AWS::SNS::Topic): topics are not created locally yet; Publish to it fails and its subscriptions get "
-        "nothing",
         "Custom (Custom::Thing): custom resources are not run: the function behind its ServiceToken is not invoked "
         "at start-up",
         "Odd (AWS::Glue::Job): AWS::Glue::Job resources are not emulated: it is not created, and Ref/GetAtt on it "
@@ -48,7 +44,6 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "in UTC",
         "Sm (AWS::Serverless::StateMachine): state machines are not run; its Schedule event Daily, Api event Call "
         "do not fire",
-        "Simple (AWS::Serverless::SimpleTable): tables are not created locally yet; calls to it from functions fail",
         "Remote (AWS::Serverless::Application): Location: applications from the Serverless Application Repository "
         "are not fetched: this nested stack is not loaded, its resources do not exist locally",
         "ServerlessRestApi (AWS::Serverless::Api): DefinitionBody: AWS service integrations (arn:aws:apigateway:"
@@ -121,14 +116,14 @@ def test_runtimes_and_images_the_runtime_does_not_run_are_its_lines(tmp_path: Pa
 def test_strict_turns_every_line_into_an_error(tmp_path: Path) -> None:
     t = load(tmp_path, """
         Table:
-          Type: AWS::DynamoDB::Table
+          Type: AWS::DynamoDB::GlobalTable
           Properties: {KeySchema: [{AttributeName: id, KeyType: HASH}],
                        AttributeDefinitions: [{AttributeName: id, AttributeType: S}]}
     """, head="")
     with pytest.raises(TemplateErrors) as err:
         refuse_not_emulated(t)
     assert str(err.value) == ("Table: tables are not created locally yet; calls to it from functions fail "
-                              "(AWS::DynamoDB::Table; not emulated, and --strict refuses it)")
+                              "(AWS::DynamoDB::GlobalTable; not emulated, and --strict refuses it)")
 
 
 def test_more_lines_for_raw_resources() -> None:

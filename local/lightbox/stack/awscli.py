@@ -1,0 +1,40 @@
+"""`lightbox aws ...`: the AWS CLI against the running `lightbox up` of this folder (its state.json):
+the embedded services, its S3 and its SQS API, with the local credentials, none of the user's."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lightbox import config
+from lightbox.exceptions import LightboxError
+
+
+def run_aws(state: Path, aws_args: list[str]) -> int:
+    if not state.is_file():
+        raise LightboxError(f"no running `lightbox up` here ({state} is missing): start one first")
+    found = json.loads(state.read_text())
+    aws = shutil.which("aws")
+    if aws is None:
+        raise LightboxError("the AWS CLI (`aws`) is not installed: install it (pip install awscli), or point any "
+                            f"AWS SDK at AWS_ENDPOINT_URL={found.get('cloud_endpoint')}")
+    env = {k: v for k, v in os.environ.items() if k not in config.USER_PROFILE_VARS}
+    env.update(shell_env(found))
+    return subprocess.call([aws, *aws_args], env=env)
+
+
+def shell_env(endpoints: Mapping[str, Any]) -> dict[str, str]:
+    """As a function's: the running stack's endpoints (its state.json), local credentials, no user profile."""
+    key, secret = config.credentials()
+    env = {config.ACCESS_KEY_VAR: key, config.SECRET_KEY_VAR: secret, "AWS_DEFAULT_REGION": config.REGION,
+           "AWS_REGION": config.REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    for var, name in (("AWS_ENDPOINT_URL", "cloud_endpoint"), ("AWS_ENDPOINT_URL_S3", "s3_endpoint"),
+                      ("AWS_ENDPOINT_URL_SQS", "sqs_endpoint")):
+        if endpoints.get(name):
+            env[var] = str(endpoints[name])
+    return env
