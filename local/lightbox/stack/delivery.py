@@ -1,0 +1,52 @@
+"""SNS and EventBridge deliveries in `lightbox up`: where the embedded moto server hands over what is
+published and put (services/published.py), the endpoints that take it (sns/, eventbridge/), and
+the topics and buses the template's subscriptions and rules need on the moto server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import boto3
+from botocore.exceptions import ClientError
+from flask import Blueprint
+
+from lightbox.config import Settings
+from lightbox.eventbridge import bus
+from lightbox.sns import delivery as sns
+from lightbox.sqs.queues import Broker
+from lightbox.template.model import RuleTrigger, SnsTrigger, Template
+
+log = logging.getLogger("lightbox")
+
+
+def hook_url(settings: Settings) -> str:
+    """The gateway's address for the moto server, on this machine whatever address `up` listens on."""
+    return f"http://127.0.0.1:{settings.port}/_lightbox/published"
+
+
+def blueprints(broker: Broker) -> list[Blueprint]:
+    return [sns.blueprint(broker), bus.blueprint(broker)]
+
+
+def ensure_topics_and_buses(template: Template, endpoint: str) -> None:
+    """Each topic a subscription names and each custom bus a rule is on exists on the moto server, so a
+    Publish or PutEvents to it is accepted (creating one that exists changes nothing)."""
+    triggers = [*(t for f in template.functions.values() for t in f.triggers), *template.queue_targets]
+    topics = {t.topic for t in triggers if isinstance(t, SnsTrigger)}
+    topics.update(r.physical_name for r in template.resources.values() if r.type == "AWS::SNS::Topic")
+    buses = {t.bus for t in triggers if isinstance(t, RuleTrigger)}
+    buses.update(r.physical_name for r in template.resources.values() if r.type == "AWS::Events::EventBus")
+    buses.discard("default")
+    if not topics and not buses:
+        return
+    kwargs = {"endpoint_url": endpoint, "region_name": template.region, "aws_access_key_id": "lightbox",
+              "aws_secret_access_key": "lightbox"}
+    sns_client, events = boto3.client("sns", **kwargs), boto3.client("events", **kwargs)
+    for topic in sorted(topics):
+        sns_client.create_topic(Name=topic, **({"Attributes": {"FifoTopic": "true"}} if topic.endswith(".fifo")
+                                              else {}))
+    for name in sorted(buses):
+        with contextlib.suppress(ClientError):  # it exists already
+            events.create_event_bus(Name=name)
+
