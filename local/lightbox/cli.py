@@ -172,6 +172,23 @@ def cmd_event(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_event_put(args: argparse.Namespace) -> int:
+    """PutEvents to the embedded moto server of the `lightbox up` running here, as code would call it."""
+    import boto3
+
+    state = _state_file(Settings.load())
+    endpoint = json.loads(state.read_text()).get("s3_endpoint") if state.is_file() else None
+    if not endpoint:
+        raise LightboxError(f"no running `lightbox up` found ({state} is missing): start it here first, or set "
+                            "LIGHTBOX_DATA_DIR to its data folder")
+    events = boto3.client("events", endpoint_url=endpoint, region_name=config.REGION,
+                          aws_access_key_id="lightbox", aws_secret_access_key="lightbox")
+    out = events.put_events(Entries=[{"Source": args.source, "DetailType": args.detail_type, "Detail": args.detail,
+                                      "EventBusName": args.bus, "Resources": args.resource}])
+    print(json.dumps({"FailedEntryCount": out["FailedEntryCount"], "Entries": out["Entries"]}))
+    return 1 if out["FailedEntryCount"] else 0
+
+
 def _broker(settings: Settings):  # type: ignore[no-untyped-def]
     from redis import Redis
 
@@ -265,7 +282,8 @@ def parser() -> argparse.ArgumentParser:
     invoke.set_defaults(func=cmd_invoke)
 
     event = sub.add_parser("event", help="print sample events")
-    ev = event.add_subparsers(dest="action", required=True).add_parser("generate", help="AWS-shaped event JSON")
+    actions = event.add_subparsers(dest="action", required=True)
+    ev = actions.add_parser("generate", help="AWS-shaped event JSON")
     ev.add_argument("kind", choices=["s3-put", "sqs", "http", "schedule"])
     ev.add_argument("--bucket", default="example-bucket")
     ev.add_argument("--key", default="test/key.jpg")
@@ -275,6 +293,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--path", default="/")
     ev.add_argument("--body", action="append", help="message or request body (repeat for several messages)")
     ev.set_defaults(func=cmd_event)
+    put = actions.add_parser("put", help="put an event on a bus of the running `lightbox up` (PutEvents)")
+    put.add_argument("--source", required=True)
+    put.add_argument("--detail-type", required=True)
+    put.add_argument("--detail", default="{}", help="the event's detail, JSON")
+    put.add_argument("--bus", default="default", help="event bus name or ARN (default: default)")
+    put.add_argument("--resource", action="append", default=[], help="a resource ARN (repeat for several)")
+    put.set_defaults(func=cmd_event_put)
 
     status = common(sub.add_parser("status", help="functions, triggers, queue depths, DLQ counts"))
     status.set_defaults(func=cmd_status)

@@ -29,6 +29,18 @@ def blueprints(broker: Broker) -> list[Blueprint]:
     return [sns.blueprint(broker), bus.blueprint(broker)]
 
 
+def connect(template: Template, endpoint: str, embedded: bool) -> None:
+    """On the embedded moto server: the topics and buses exist. On another S3 endpoint (MinIO, a moto
+    server of one's own) nothing hands what is published over: said once, loudly."""
+    if embedded:
+        ensure_topics_and_buses(template, endpoint)
+        return
+    triggers = [*(t for f in template.functions.values() for t in f.triggers), *template.queue_targets]
+    if any(isinstance(t, SnsTrigger | RuleTrigger) for t in triggers):
+        log.warning("lightbox: SNS subscriptions and EventBridge rules are delivered only with the embedded moto "
+                    "server; with --s3-endpoint %s, what is published or put reaches none of them", endpoint)
+
+
 def ensure_topics_and_buses(template: Template, endpoint: str) -> None:
     """Each topic a subscription names and each custom bus a rule is on exists on the moto server, so a
     Publish or PutEvents to it is accepted (creating one that exists changes nothing)."""

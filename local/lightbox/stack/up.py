@@ -87,8 +87,7 @@ class Stack:
             raise
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
-        if "s3" in self.embedded:
-            delivery.ensure_topics_and_buses(self.template, s.s3_endpoint)
+        delivery.connect(self.template, s.s3_endpoint, "s3" in self.embedded)
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
         self._start_bucket_events()
         self._start_schedules()
