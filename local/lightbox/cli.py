@@ -173,19 +173,10 @@ def cmd_event(args: argparse.Namespace) -> int:
 
 
 def cmd_event_put(args: argparse.Namespace) -> int:
-    """PutEvents to the embedded moto server of the `lightbox up` running here, as code would call it."""
-    import boto3
+    from lightbox.stack.delivery import put_event
 
-    state = _state_file(Settings.load())
-    endpoint = json.loads(state.read_text()).get("s3_endpoint") if state.is_file() else None
-    if not endpoint:
-        raise LightboxError(f"no running `lightbox up` found ({state} is missing): start it here first, or set "
-                            "LIGHTBOX_DATA_DIR to its data folder")
-    events = boto3.client("events", endpoint_url=endpoint, region_name=config.REGION,
-                          aws_access_key_id="lightbox", aws_secret_access_key="lightbox")
-    out = events.put_events(Entries=[{"Source": args.source, "DetailType": args.detail_type, "Detail": args.detail,
-                                      "EventBusName": args.bus, "Resources": args.resource}])
-    print(json.dumps({"FailedEntryCount": out["FailedEntryCount"], "Entries": out["Entries"]}))
+    out = put_event(_state_file(Settings.load()), args.source, args.detail_type, args.detail, args.bus, args.resource)
+    print(json.dumps(out))
     return 1 if out["FailedEntryCount"] else 0
 
 

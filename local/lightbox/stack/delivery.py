@@ -5,14 +5,19 @@ the topics and buses the template's subscriptions and rules need on the moto ser
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 from flask import Blueprint
 
+from lightbox import config
 from lightbox.config import Settings
 from lightbox.eventbridge import bus
+from lightbox.exceptions import LightboxError
 from lightbox.sns import delivery as sns
 from lightbox.sqs.queues import Broker
 from lightbox.template.model import RuleTrigger, SnsTrigger, Template
@@ -62,3 +67,18 @@ def ensure_topics_and_buses(template: Template, endpoint: str) -> None:
         with contextlib.suppress(ClientError):  # it exists already
             events.create_event_bus(Name=name)
 
+
+
+def put_event(state: Path, source: str, detail_type: str, detail: str, bus: str,
+              resources: list[str]) -> dict[str, Any]:
+    """`lightbox event put`: PutEvents to the embedded moto server of the `lightbox up` whose state file
+    this is, as code would call it (so its rules see it as they see any other event)."""
+    endpoint = json.loads(state.read_text()).get("s3_endpoint") if state.is_file() else None
+    if not endpoint:
+        raise LightboxError(f"no running `lightbox up` found ({state} is missing): start it here first, or set "
+                            "LIGHTBOX_DATA_DIR to its data folder")
+    events = boto3.client("events", endpoint_url=endpoint, region_name=config.REGION,
+                          aws_access_key_id="lightbox", aws_secret_access_key="lightbox")
+    out = events.put_events(Entries=[{"Source": source, "DetailType": detail_type, "Detail": detail,
+                                      "EventBusName": bus, "Resources": resources}])
+    return {"FailedEntryCount": out["FailedEntryCount"], "Entries": out["Entries"]}
