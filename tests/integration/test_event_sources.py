@@ -155,3 +155,19 @@ def test_a_scheduler_schedule_sends_its_input_as_it_is(shop: Shop) -> None:
     resp = requests.post(f"{shop.up.url}/_lightbox/schedules/Reports:Nightly", timeout=10)
     assert resp.status_code == 202, resp.text
     assert shop.records("reports") == [{"report": "nightly"}]
+
+
+def test_publish_batch_with_a_message_per_protocol(shop: Shop) -> None:
+    big = {"size": {"DataType": "String", "StringValue": "big"}, "amount": {"DataType": "Number", "StringValue": "100"}}
+    out = shop.sns.publish_batch(TopicArn=shop.topic, PublishBatchRequestEntries=[
+        {"Id": "a", "Message": json.dumps({"default": "for all", "lambda": "for functions"}),
+         "MessageStructure": "json", "MessageAttributes": big},
+        {"Id": "b", "Message": '{"kind": "ship-batch"}'}])
+    assert not out.get("Failed"), out
+    audited = shop.records("audit", 2)
+    assert sorted(json.loads(SqsModel.model_validate(e).Records[0].body)["Message"] for e in audited) == [
+        "for all", '{"kind": "ship-batch"}']
+    [big_event] = shop.records("big-orders")
+    assert SnsModel.model_validate(big_event).Records[0].Sns.Message == "for functions"
+    [shipped] = shop.records("shipper")
+    assert SqsModel.model_validate(shipped).Records[0].body == '{"kind": "ship-batch"}'

@@ -145,6 +145,7 @@ class Stack:
         self.template = new
         self.runtime.replace_template(new)
         self.broker.template = new
+        delivery.connect(new, str(self.settings.s3_endpoint), "s3" in self.embedded)
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
         self._start_schedules()
