@@ -41,6 +41,10 @@ class Shop:
                                   "aws_access_key_id": "test", "aws_secret_access_key": "test"}
         self.sns, self.events = boto3.client("sns", **kwargs), boto3.client("events", **kwargs)
         self.topic = self.sns.create_topic(Name="orders")["TopicArn"]  # exists: its ARN
+        # As a provisioner makes them on the moto server: moto must not try to deliver to these itself.
+        self.sns.subscribe(TopicArn=self.topic, Protocol="lambda",
+                           Endpoint="arn:aws:lambda:us-east-1:000000000000:function:big-orders")
+        self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:shipping")
 
     def records(self, function: str, n: int = 1, timeout: float = 30.0) -> list[Any]:
         deadline = time.monotonic() + timeout

@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 from lightbox.s3.presigned import PresignedChecks
-from lightbox.services.published import Hook, PublishFront
+from lightbox.services.published import Hook, PublishFront, leave_deliveries_to_the_emulator
 
 
 def _create_backend_app(service: Any) -> Any:
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hook", help="the emulator's URL for published SNS messages and put events (published.py)")
     args = parser.parse_args(argv)
     Hook.url = args.hook
+    if args.hook:
+        leave_deliveries_to_the_emulator()
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sys.exit(0))  # as moto.server: stop quietly

@@ -13,6 +13,7 @@ front posts to URL/sns and URL/events.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -126,6 +127,26 @@ def events_payload(req: dict[str, Any], answer: dict[str, Any], now: datetime) -
         stamp = datetime.fromtimestamp(float(when), UTC) if isinstance(when, int | float) else now
         entries.append({**entry, "EventId": result["EventId"], "Time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ")})
     return {"entries": entries} if entries else None
+
+
+def leave_deliveries_to_the_emulator() -> None:
+    """moto delivers to `lambda` and `sqs` subscriptions itself, into its own Lambda and SQS, where the
+    template's functions and queues are not: a Publish to a topic with a function subscribed on moto
+    then fails (Function not found). The emulator delivers to those (sns/delivery.py), so moto keeps
+    to the other protocols."""
+    from moto.sns.models import Subscription
+
+    original = Subscription.publish
+    if getattr(original, "lightbox_emulator_delivers", False):
+        return
+
+    @functools.wraps(original)
+    def publish(self: Subscription, *args: Any, **kwargs: Any) -> None:
+        if self.protocol not in ("lambda", "sqs"):
+            original(self, *args, **kwargs)
+
+    publish.lightbox_emulator_delivers = True  # type: ignore[attr-defined]
+    Subscription.publish = publish  # type: ignore[method-assign]
 
 
 def post(url: str, payload: dict[str, Any]) -> None:
