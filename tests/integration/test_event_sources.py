@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
+from lightbox.testing import Lightbox
 from lightbox.testing.up import UpProcess, start_up
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,3 +176,21 @@ def test_publish_batch_with_a_message_per_protocol(shop: Shop) -> None:
     assert SnsModel.model_validate(big_event).Records[0].Sns.Message == "for functions"
     [shipped] = shop.records("shipper")
     assert SqsModel.model_validate(shipped).Records[0].body == '{"kind": "ship-batch"}'
+
+
+@pytest.mark.lightbox_template("tests/apps/events/template.yaml")
+def test_the_pytest_fixture_publishes_and_puts_through_the_same_deliveries(lightbox: Lightbox) -> None:
+    lightbox.sns.publish("orders", "small", attributes={"size": "small", "amount": 500})
+    lightbox.sns.publish("orders", {"kind": "ship-now"}, subject="s", attributes={"size": "big", "amount": 500})
+    [big] = lightbox.calls("BigOrders")
+    sns = SnsModel.model_validate(big.event).Records[0].Sns
+    assert (sns.Message, sns.Subject, big.trigger) == ('{"kind": "ship-now"}', "s", "sns:Big")
+    assert len(lightbox.calls("Audit")) == 2 and len(lightbox.calls("Shipper")) == 1
+    event_id = lightbox.events.put("shop.orders", "OrderPaid", {"id": "o-9", "amount": 3, "currency": "EUR"},
+                                   bus_name="shop")
+    assert [c.event for c in lightbox.calls("Notifier")] == [
+        {"order": "o-9", "amount": 3, "text": "order o-9 paid 3", "rule": "NotifierPaid"}]
+    assert lightbox.calls("Watcher") == []  # its rule is on the default bus
+    lightbox.events.put("shop.web", "Ping")
+    [watched] = lightbox.calls("Watcher")
+    assert EventBridgeModel.model_validate(watched.event).id != event_id

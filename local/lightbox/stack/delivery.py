@@ -26,8 +26,10 @@ log = logging.getLogger("lightbox")
 
 
 def hook_url(settings: Settings) -> str:
-    """The gateway's address for the moto server, on this machine whatever address `up` listens on."""
-    return f"http://127.0.0.1:{settings.port}/_lightbox/published"
+    """The gateway's address for the moto server (on the same machine): loopback when `up` listens on
+    every address, else the one address it listens on."""
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}/_lightbox/published"
 
 
 def blueprints(broker: Broker) -> list[Blueprint]:
