@@ -46,7 +46,10 @@ class PublishFront:
         size = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(size) if size else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        parsed = self._request(environ, body)
+        try:
+            parsed = self._request(environ, body)
+        except ValueError:  # not JSON, not UTF-8: moto answers it with its own error
+            parsed = None
         if parsed is None:
             return self.app(environ, start_response)
         answer: dict[str, Any] = {}
@@ -55,7 +58,13 @@ class PublishFront:
             answer["status"] = status
             return start_response(status, headers, exc_info)
 
-        chunks = list(self.app(environ, capture))
+        result = self.app(environ, capture)
+        try:
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
         if str(answer.get("status", "")).startswith("200"):
             try:
                 payload = self._payload(parsed, b"".join(chunks))

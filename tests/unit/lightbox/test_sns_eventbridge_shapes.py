@@ -4,16 +4,19 @@ policies; InputPath and InputTransformer as AWS's docs render them."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import create_autospec
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsModel, SnsNotificationModel
 
 from lightbox.eventbridge.bus import bus_event, bus_name
 from lightbox.eventbridge.transform import json_path, render, target_input
-from lightbox.services.published import events_payload, sns_payload
+from lightbox.services import published as published_module
+from lightbox.services.published import Hook, PublishFront, events_payload, sns_payload
 from lightbox.sns.delivery import passes
 from lightbox.sns.notifications import Published, lambda_event, raw_attributes, sqs_envelope, subscription_arn
 from lightbox.template.model import SnsTrigger
@@ -163,3 +166,47 @@ def test_input_transformer_renders_as_eventbridge_does(template: str, expected: 
 def test_the_whole_event_in_a_template() -> None:
     out = json.loads(render('{"original": <aws.events.event>}', {"aws.events.event": EVENT}))
     assert out == {"original": EVENT}
+
+
+def _moto(status: str, body: bytes) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        assert environ["wsgi.input"].read() == environ["lightbox.sent"]  # moto still reads the whole body
+        start_response(status, [("Content-Type", "application/json")])
+        return [body]
+    return app
+
+
+def _call(front: PublishFront, body: bytes, target: str = "AWSEvents.PutEvents") -> tuple[list[str], bytes]:
+    seen: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+               "HTTP_X_AMZ_TARGET": target, "lightbox.sent": body}
+    out = b"".join(front(environ, lambda status, headers, exc_info=None: seen.append(status)))
+    return seen, out
+
+
+@pytest.mark.parametrize(("status", "body", "target", "posted"), [
+    ("200 OK", b'{"Entries": [{"Source": "a", "DetailType": "T", "Detail": "{}"}]}', "AWSEvents.PutEvents", True),
+    ("400 Bad Request", b'{"Entries": [{"Source": "a"}]}', "AWSEvents.PutEvents", False),  # refused by moto
+    ("400 Bad Request", b"{not json", "AWSEvents.PutEvents", False),  # moto answers it, the front stays out
+    ("200 OK", b'{"Name": "r"}', "AWSEvents.PutRule", False),
+])
+def test_the_front_hands_over_only_what_moto_accepted(monkeypatch: pytest.MonkeyPatch, status: str, body: bytes,
+                                                      target: str, posted: bool) -> None:
+    sent = create_autospec(published_module.post)
+    monkeypatch.setattr(published_module, "post", sent)
+    monkeypatch.setattr(Hook, "url", "http://127.0.0.1:1/_lightbox/published")
+    answer = b'{"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}'
+    seen, out = _call(PublishFront(_moto(status, answer), "events"), body, target)
+    assert seen == [status] and out == answer  # moto's answer, untouched
+    assert sent.called is posted
+    if posted:
+        url, payload = sent.call_args.args
+        assert url.endswith("/_lightbox/published/events") and payload["entries"][0]["EventId"] == "e-1"
+
+
+def test_the_front_answers_even_when_the_emulator_is_not_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Hook, "url", "http://127.0.0.1:1/_lightbox/published")  # nothing listens on port 1
+    answer = b'{"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]}'
+    body = b'{"Entries": [{"Source": "a", "DetailType": "T", "Detail": "{}"}]}'
+    seen, out = _call(PublishFront(_moto("200 OK", answer), "events"), body)
+    assert seen == ["200 OK"] and out == answer
