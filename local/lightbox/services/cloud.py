@@ -32,6 +32,7 @@ from werkzeug.serving import run_simple
 from lightbox import config, sigv4
 from lightbox.s3.presigned import PresignedChecks
 from lightbox.services import moto_patches, snapshots
+from lightbox.services.published import Hook, PublishFront, leave_deliveries_to_the_emulator
 from lightbox.services.supervision import follow_lifeline
 
 
@@ -60,6 +61,8 @@ def _create_backend_app(service: Any) -> Any:
     app = create_backend_app(service)
     if service == "s3":
         app.wsgi_app = PresignedChecks(app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware hook
+    elif service in ("sns", "events"):  # published messages and put events go on to the emulator too
+        app.wsgi_app = PublishFront(app.wsgi_app, service)  # type: ignore[method-assign]
     return app
 
 
@@ -87,8 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--state", type=Path, help="keep the services' state in this folder across restarts")
+    parser.add_argument("--hook", help="the emulator's URL for published SNS messages and put events (published.py)")
     args = parser.parse_args(argv)
     follow_lifeline()  # ends with `lightbox up`, however that ends
+    Hook.url = args.hook
+    if args.hook:
+        leave_deliveries_to_the_emulator()
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     moto_patches.tolerate_missing_sns_queues()
     if args.state:

@@ -130,10 +130,11 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
 
 
 def start_s3(port: int | None = None, module: str = "lightbox.services.cloud", state_dir: Path | None = None,
-             name: str = "s3") -> ManagedProcess:
+             name: str = "s3", hook: str | None = None) -> ManagedProcess:
     """Start a moto server (S3, SQS and every other service moto has, on one port) as a child process:
     lightbox/services/cloud.py, or `module` (bench_s3_server.py compares it with moto's own `moto.server`).
-    `state_dir`: its state is kept there across restarts (lightbox/services/snapshots.py)."""
+    `state_dir`: its state is kept there across restarts (lightbox/services/snapshots.py). `hook`: where
+    it posts published SNS messages and put events (services/published.py)."""
     port = port or free_port()
     # MOTO_PORT: where moto reaches itself; one left in the user's shell would point elsewhere.
     # MOTO_ACCOUNT_ID: the account of the ARNs it makes is the template's (the loader's ARNs agree).
@@ -141,7 +142,8 @@ def start_s3(port: int | None = None, module: str = "lightbox.services.cloud", s
            "MOTO_ACCOUNT_ID": config.ACCOUNT_ID}
     state = ["--state", str(state_dir.resolve())] if state_dir is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port), *state],
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port), *state,
+         *(["--hook", hook] if hook else [])],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

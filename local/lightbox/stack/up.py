@@ -42,6 +42,7 @@ from lightbox.services.supervision import child_options
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
+from lightbox.stack import delivery
 from lightbox.template import provisioned
 from lightbox.template.loader import load_for, refuse_not_emulated
 from lightbox.template.model import Template
@@ -57,7 +58,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     if settings.verify_signatures:  # SigV4 against the configured credentials (LIGHTBOX_VERIFY_SIGNATURES)
         sigv4.protect(sqs, "json")
     return [sqs,
-            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
+            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker), *delivery.blueprints(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
             lambda_api.blueprint(runtime, broker)]
@@ -98,7 +99,7 @@ class Stack:
             s.redis_url = redis.url
             self.embedded.append("redis")
         if not s.s3_endpoint:
-            s3 = start_s3(state_dir=s.data_dir / provisioned.FOLDER)
+            s3 = start_s3(state_dir=s.data_dir / provisioned.FOLDER, hook=delivery.hook_url(s))
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
@@ -112,6 +113,7 @@ class Stack:
             self.runtime.warm()
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
+        delivery.connect(self.template, str(s.cloud_endpoint), bool({"s3", "cloud"} & set(self.embedded)))
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker),
                               steps=access_steps(s), broker=self.broker)
         access.protect_operator_endpoints(self.app, self.runtime)
@@ -136,7 +138,7 @@ class Stack:
             if "s3" in self.embedded:
                 s.cloud_endpoint = s.s3_endpoint
             else:
-                cloud = start_s3(state_dir=s.data_dir / provisioned.FOLDER, name="cloud")
+                cloud = start_s3(state_dir=s.data_dir / provisioned.FOLDER, name="cloud", hook=delivery.hook_url(s))
                 self.services.append(cloud)
                 s.cloud_endpoint = cloud.url
             self.embedded.append("cloud")
@@ -192,6 +194,7 @@ class Stack:
         self.template = new
         self.runtime.replace_template(new)
         self.broker.template = new
+        delivery.connect(new, str(self.settings.s3_endpoint), "s3" in self.embedded)
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
         self._start_schedules()

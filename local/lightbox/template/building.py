@@ -85,6 +85,7 @@ class Load:
     invoke_configs: list[tuple[str, EventInvokeConfig, Res]] = field(default_factory=list)
     apis: dict[str, Api] = field(default_factory=dict)  # by the API's id
     provisioned: dict[str, dict[str, Any]] = field(default_factory=dict)  # template/provisioned.py
+    queue_targets: list[PendingTrigger] = field(default_factory=list)  # `function` holds the queue's ARN
 
     def finding(self, res: Res, prop: str, message: str, kind: str = "not-emulated") -> None:
         found = Finding(res.name, res.user_type, res.prop_path(prop), message, kind)

@@ -33,10 +33,7 @@ API_TYPES = {
 }
 _NOT_EMULATED = {
     "AWS::DynamoDB::GlobalTable": "tables are not created locally yet; calls to it from functions fail",
-    "AWS::SNS::Subscription": "subscriptions are not delivered: messages published to its topic do not reach "
-                              "its endpoint",
     "AWS::StepFunctions::StateMachine": "state machines are not run",
-    "AWS::Events::EventBus": "event buses are not emulated; events put on it reach no rule",
     "AWS::ApiGateway::UsagePlan": "usage plans (throttling, quotas) are not enforced",
     "AWS::ApiGateway::UsagePlanKey": "usage plans are not applied: every enabled API key opens every method that "
                                       "requires one",
@@ -77,7 +74,10 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
     "AWS::Lambda::EventSourceMapping": ({"EventSourceArn", "FunctionName", "BatchSize", "Enabled",
                                          "FunctionResponseTypes", "MaximumBatchingWindowInSeconds", "FilterCriteria",
                                          "ScalingConfig"}, {}),
-    "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name"}, {}),
+    "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name", "EventBusName"}, {}),
+    "AWS::Events::EventBus": ({"Name"}, {}),
+    "AWS::SNS::Subscription": ({"TopicArn", "Protocol", "Endpoint", "FilterPolicy", "FilterPolicyScope",
+                                "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy", "ReplayPolicy"}, {}),
     "AWS::Scheduler::Schedule": ({"ScheduleExpression", "State", "Target", "FlexibleTimeWindow", "Name",
                                   "ScheduleExpressionTimezone", "StartDate", "EndDate"}, {}),
     "AWS::Lambda::EventInvokeConfig": ({"FunctionName", "Qualifier", "MaximumRetryAttempts",
