@@ -21,6 +21,7 @@ from lightbox.apigateway.gateway import create_app, unclaimed
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
+from lightbox.eventsources import mappings
 from lightbox.exceptions import HandlerNotFound, LightboxError
 from lightbox.ops import health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
@@ -89,6 +90,7 @@ class Stack:
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
         self._start_bucket_events()
         self._start_schedules()
+        self._start_event_sources()
         for _ in range(s.workers):
             self.add_worker()
         self._server = make_server(s.host, s.port, self.app, threaded=True)
@@ -122,6 +124,15 @@ class Stack:
         self.scheduler = schedules(self.broker)
         self.scheduler.start()
         self._threads.append(self.scheduler)
+
+    def _start_event_sources(self) -> None:
+        # The streams are read on the embedded moto server (today the one S3 runs on).
+        try:
+            self._threads.extend(mappings.start(self.runtime, self.broker, self.settings.s3_endpoint,
+                                                self.settings.retry_base))
+        except LightboxError:
+            self.stop()
+            raise
 
     # -- template reload -----------------------------------------------------------------
     def reload_if_changed(self) -> list[str]:

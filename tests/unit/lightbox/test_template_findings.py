@@ -39,14 +39,11 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         f"Fn ({FN}): EventInvokeConfig.DestinationConfig: is recorded, not used yet: destinations get nothing",
         f"Fn ({FN}): EventInvokeConfig.MaximumRetryAttempts: is recorded, not used yet: async invocations are "
         "retried twice, as by default",
-        f"Fn ({FN}): Events.K: this event source mapping is not emulated yet: Kinesis records do not reach Fn",
         f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
         f"Fn ({FN}): Events.Once.Properties.ScheduleExpression: one-time schedules (at(2030-01-01T00:00:00)) are "
         "not fired",
         f"Fn ({FN}): Events.Pattern.Properties.EventPattern: event patterns are not matched: events put on the bus "
         "do not reach its targets",
-        f"Fn ({FN}): Events.Stream: this event source mapping is not emulated yet: DynamoDB stream records do not "
-        "reach Fn",
         f"Fn ({FN}): Events.Topic: subscriptions are not delivered: messages published to its topic do not reach "
         "its endpoint",
         f"Fn ({FN}): Events.Tz.Properties.ScheduleExpressionTimezone: Europe/Paris is not applied: the schedule runs "
@@ -149,8 +146,6 @@ def test_more_lines_for_raw_resources() -> None:
         ".zip; functions using this layer run without it",
         "Fn (AWS::Lambda::Function): CodeUri: is SAM's property; AWS::Lambda::Function takes Code, and AWS would "
         "refuse it at deploy (read as Code here, as SAM CLI reads it)",
-        "Mapping (AWS::Lambda::EventSourceMapping): ScalingConfig.MaximumConcurrency: is not enforced; the workers "
-        "run batches as they come",
         "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied: the function gets the scheduled event "
         "as it is",
         "Rule (AWS::Events::Rule): Targets[1]: arn:aws:sqs:us-east-1:000000000000:Q is not a function: it is not "
