@@ -30,7 +30,8 @@ def receive(queue: str, function: str, messages: list[dict[str, Any]]) -> dict[s
     trigger = _trigger(function, queue)
     patterns = compile_filters(trigger.filter_criteria, f"{function} <- {queue}") if trigger else []
     keep = keeper(patterns, sqs_view)
-    fifo = queue.endswith(".fifo")
+    declared = rt.template.queues.get(queue)
+    fifo = declared.fifo if declared else queue.endswith(".fifo")
     broker = None
     if job is not None:
         base = float(job.retry_intervals[0]) if job.retry_intervals else config.RETRY_BASE_SECONDS

@@ -32,6 +32,10 @@ def build_stream_mapping(scope: Scope, res: Res, service: str, function: str) ->
     position = checks.string(p.get("StartingPosition"), name, "StartingPosition", default="LATEST")
     if position not in _POSITIONS:
         raise TemplateError(name, "StartingPosition", f"must be one of {', '.join(_POSITIONS)}; got {position}")
+    if service == "dynamodb" and position == "AT_TIMESTAMP":
+        scope.load.finding(res, "StartingPosition", "AT_TIMESTAMP is for Kinesis; AWS refuses it for a DynamoDB "
+                                                    "stream at deploy (read as LATEST here)", kind="warning")
+        position = "LATEST"
     stamp = p.get("StartingPositionTimestamp")
     types = checks.strings(p.get("FunctionResponseTypes"), name, "FunctionResponseTypes")
     destination = checks.mapping(checks.mapping(p.get("DestinationConfig"), name, "DestinationConfig")

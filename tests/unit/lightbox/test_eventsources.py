@@ -78,6 +78,25 @@ def test_a_starting_position_lambda_does_not_know_is_one_line(tmp_path: Path) ->
         """)
 
 
+def test_at_timestamp_on_a_dynamodb_stream_is_a_line_and_latest(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Mapping:
+          Type: AWS::Lambda::EventSourceMapping
+          Properties:
+            EventSourceArn: arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2024-01-01T00:00:00.000
+            FunctionName: !Ref Fn
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: 1700000000
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: python3.12}
+    """)
+    [trig] = t.function("Fn").of_kind(StreamTrigger)
+    assert trig.starting_position == "LATEST" and trig.stream_name == "t"
+    assert "Mapping (AWS::Lambda::EventSourceMapping): StartingPosition: AT_TIMESTAMP is for Kinesis; AWS refuses it " \
+           "for a DynamoDB stream at deploy (read as LATEST here)" in [f.line() for f in t.shown()]
+
+
 def test_sqs_filters_see_a_json_body_as_data_and_anything_else_as_text() -> None:
     keep = keeper(compile_filters(({"Pattern": '{"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}}'},),
                                   "Fn"), sqs_view)
