@@ -22,13 +22,15 @@ TABLE, STREAM = "streams-items", "streams-clicks"
 
 
 class StreamsApp:
-    def __init__(self, up: UpProcess, cloud: ManagedProcess, redis_url: str) -> None:
-        self.up, self.cloud, self.redis_url = up, cloud, redis_url
+    up: UpProcess
+    sqs: Any
+
+    def __init__(self, cloud: ManagedProcess, redis_url: str, tmp: Path) -> None:
+        self.cloud, self.redis_url, self.tmp = cloud, redis_url, tmp
         self.redis = redis.Redis.from_url(redis_url)
         kw: dict[str, Any] = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
         self.ddb = boto3.client("dynamodb", endpoint_url=cloud.url, **kw)
         self.kinesis = boto3.client("kinesis", endpoint_url=cloud.url, **kw)
-        self.sqs = boto3.client("sqs", endpoint_url=f"{up.url}/_lightbox/sqs", **kw)
 
     def records(self, key: str, n: int = 1, timeout: float = 30.0) -> list[Any]:
         """What the app's functions recorded under `key`, once there are at least `n` (or the timeout)."""
@@ -38,6 +40,13 @@ class StreamsApp:
             if len(items) >= n or time.monotonic() > deadline:
                 return items
             time.sleep(0.02)
+
+    def start(self) -> None:
+        self.up = start_up(self.tmp, ["-t", str(TEMPLATE), "-w", "2", "--redis-url", self.redis_url,
+                                      "--s3-endpoint", self.cloud.url],
+                           env={"LIGHTBOX_RETRY_BASE_SECONDS": "0.05"}, cwd=ROOT)
+        self.sqs = boto3.client("sqs", endpoint_url=f"{self.up.url}/_lightbox/sqs", region_name="us-east-1",
+                                aws_access_key_id="test", aws_secret_access_key="test")
 
     def queue_url(self, name: str) -> str:
         return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
@@ -70,15 +79,15 @@ def run_streams_app(tmp: Path, redis_server: ManagedProcess, db: int) -> Iterato
     url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
-    up = None
+    app = None
     try:
         create_resources(cloud.url)
-        up = start_up(tmp, ["-t", str(TEMPLATE), "-w", "2", "--redis-url", url, "--s3-endpoint", cloud.url],
-                      env={"LIGHTBOX_RETRY_BASE_SECONDS": "0.05"}, cwd=ROOT)
-        yield StreamsApp(up, cloud, url)
+        app = StreamsApp(cloud, url, tmp)
+        app.start()
+        yield app
     finally:
-        if up is not None:
-            up.stop()
+        if app is not None and hasattr(app, "up"):
+            app.up.stop()
         cloud.stop()
         client.flushdb()
         client.close()

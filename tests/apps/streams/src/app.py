@@ -44,3 +44,7 @@ def orders(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _record("orders", event)
     failed = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if json.loads(r["body"]).get("fail")]
     return {"batchItemFailures": failed}
+
+
+def paused(event: dict[str, Any], context: Any) -> None:
+    _record("paused", event)
