@@ -163,18 +163,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_event(args: argparse.Namespace) -> int:
-    from lightbox.testing import events
+    from lightbox import samples
 
-    if args.kind == "s3-put":
-        event = events.s3_put_event(args.bucket, args.key, size=args.size)
-    elif args.kind == "sqs":
-        event = events.sqs_event(*(args.body or ["{}"]), queue=args.queue)
-    elif args.kind == "http":
-        event = events.http_event(args.method, args.path, body=args.body[0] if args.body else None)
-    else:
-        event = events.schedule_event()
-    print(json.dumps(event, indent=2))
+    print(json.dumps(samples.generate(args), indent=2))
     return 0
+
+
+def cmd_event_put(args: argparse.Namespace) -> int:
+    from lightbox.stack.delivery import put_event
+
+    out = put_event(_state_file(Settings.load()), args.source, args.detail_type, args.detail, args.bus, args.resource)
+    print(json.dumps(out))
+    return 1 if out["FailedEntryCount"] else 0
 
 
 def _broker(settings: Settings):  # type: ignore[no-untyped-def]
@@ -273,16 +273,19 @@ def parser() -> argparse.ArgumentParser:
     invoke.set_defaults(func=cmd_invoke)
 
     event = sub.add_parser("event", help="print sample events")
-    ev = event.add_subparsers(dest="action", required=True).add_parser("generate", help="AWS-shaped event JSON")
-    ev.add_argument("kind", choices=["s3-put", "sqs", "http", "schedule"])
-    ev.add_argument("--bucket", default="example-bucket")
-    ev.add_argument("--key", default="test/key.jpg")
-    ev.add_argument("--size", type=int, default=1024)
-    ev.add_argument("--queue", default="my-queue")
-    ev.add_argument("--method", default="GET")
-    ev.add_argument("--path", default="/")
-    ev.add_argument("--body", action="append", help="message or request body (repeat for several messages)")
+    actions = event.add_subparsers(dest="action", required=True)
+    ev = actions.add_parser("generate", help="AWS-shaped event JSON")
+    from lightbox import samples
+
+    samples.add_arguments(ev)
     ev.set_defaults(func=cmd_event)
+    put = actions.add_parser("put", help="put an event on a bus of the running `lightbox up` (PutEvents)")
+    put.add_argument("--source", required=True)
+    put.add_argument("--detail-type", required=True)
+    put.add_argument("--detail", default="{}", help="the event's detail, JSON")
+    put.add_argument("--bus", default="default", help="event bus name or ARN (default: default)")
+    put.add_argument("--resource", action="append", default=[], help="a resource ARN (repeat for several)")
+    put.set_defaults(func=cmd_event_put)
 
     status = common(sub.add_parser("status", help="functions, triggers, queue depths, DLQ counts"))
     status.set_defaults(func=cmd_status)

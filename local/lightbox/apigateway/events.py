@@ -117,6 +117,8 @@ def build_event(req: HttpRequest, match: Match, region: str, account_id: str) ->
         "requestContext": {
             "accountId": account_id, "apiId": "local", "resourcePath": route.path, "httpMethod": req.method,
             "path": f"/Prod{req.path}", "stage": "Prod", "requestId": request_id, "requestTimeEpoch": int(now * 1000),
+            "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "protocol": "HTTP/1.1", "domainName": req.host,  # as REST APIs send them (Powertools requires both)
             "identity": {"sourceIp": req.source_ip, "userAgent": user_agent},
         },
         "body": body,

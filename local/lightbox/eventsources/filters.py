@@ -1,5 +1,5 @@
 """FilterCriteria as Lambda applies it: a record goes to the function when any filter's pattern
-matches it (or there are none); the patterns are EventBridge's (lightbox/eventbridge/patterns.py)."""
+matches it (or there are none); the patterns are EventBridge's (lightbox/template/patterns.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lightbox.eventbridge.patterns import Pattern, parse
-from lightbox.eventbridge.patterns import matches as pattern_matches
 from lightbox.exceptions import LightboxError
+from lightbox.template.patterns import Pattern, parse
+from lightbox.template.patterns import matches as pattern_matches
 
 
 class InvalidFilter(LightboxError):

@@ -25,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 from lightbox.s3.presigned import PresignedChecks
+from lightbox.services.published import Hook, PublishFront, leave_deliveries_to_the_emulator
 
 
 def _create_backend_app(service: Any) -> Any:
@@ -32,6 +33,8 @@ def _create_backend_app(service: Any) -> Any:
     app = create_backend_app(service)
     if service == "s3":
         app.wsgi_app = PresignedChecks(app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware hook
+    elif service in ("sns", "events"):  # published messages and put events go on to the emulator too
+        app.wsgi_app = PublishFront(app.wsgi_app, service)  # type: ignore[method-assign]
     return app
 
 
@@ -58,7 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--hook", help="the emulator's URL for published SNS messages and put events (published.py)")
     args = parser.parse_args(argv)
+    Hook.url = args.hook
+    if args.hook:
+        leave_deliveries_to_the_emulator()
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto.server: where moto reaches itself
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sys.exit(0))  # as moto.server: stop quietly

@@ -99,14 +99,16 @@ def start_redis(data_dir: Path | None = None, port: int | None = None, appendonl
     return ManagedProcess("redis", proc, f"redis://127.0.0.1:{port}/0", workdir)
 
 
-def start_s3(port: int | None = None, module: str = "lightbox.services.cloud") -> ManagedProcess:
+def start_s3(port: int | None = None, module: str = "lightbox.services.cloud",
+             hook: str | None = None) -> ManagedProcess:
     """Start a moto server (S3 and SQS speak on one port) as a child process: lightbox/services/cloud.py,
-    or `module` (bench_s3_server.py compares it with moto's own `moto.server`)."""
+    or `module` (bench_s3_server.py compares it with moto's own `moto.server`). `hook`: where it posts
+    published SNS messages and put events (services/published.py)."""
     port = port or free_port()
     # MOTO_PORT: where moto reaches itself; one left in the user's shell would point elsewhere.
     env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "MOTO_PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port), *(["--hook", hook] if hook else [])],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lightbox.runtime.invoke import runtime_findings, unsupported
 from lightbox.stack.up import Stack
-from lightbox.template.model import Finding, HttpRoute, Template
+from lightbox.template.model import Finding, HttpRoute, RuleTrigger, ScheduleTrigger, SnsTrigger, Template
 
 
 def findings(template: Template, verbose: bool = False) -> list[Finding]:
@@ -47,7 +47,16 @@ def template_lines(template: Template) -> list[str]:
         for note in bucket.queue_notifications:
             lines.append(f"  bucket   {bucket.name} -> queue {note.queue}: {', '.join(note.events)} "
                          f"{note.prefix}*{note.suffix}")
+    lines.extend(f"  {queue_target(trig)}" for trig in t.queue_targets)
     return lines
+
+
+def queue_target(trig: SnsTrigger | RuleTrigger | ScheduleTrigger) -> str:
+    """A subscription, rule target or schedule whose endpoint is a queue, as one line."""
+    kind = type(trig).__name__.removesuffix("Trigger").lower()
+    fields = ", ".join(f"{k}={v}" for k, v in vars(trig).items()
+                       if k not in ("event_name", "queue") and v not in ((), "", None))
+    return f"{kind:8} {trig.event_name} -> queue {trig.queue}: {fields}"
 
 
 def up_lines(stack: Stack) -> list[str]:
@@ -69,4 +78,5 @@ def up_lines(stack: Stack) -> list[str]:
         for note in bucket.queue_notifications:
             lines.append(f"    {bucket.name:20} -> queue {note.queue}: events={note.events}, prefix={note.prefix}, "
                          f"suffix={note.suffix}")
+    lines.extend(f"    {queue_target(trig)}" for trig in t.queue_targets)
     return lines

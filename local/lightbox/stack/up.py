@@ -31,6 +31,7 @@ from lightbox.services.processes import ManagedProcess, free_port, start_redis, 
 from lightbox.sqs.api import SqsApi
 from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker
+from lightbox.stack import delivery
 from lightbox.template.loader import load_for, refuse_not_emulated
 from lightbox.template.model import Template
 from lightbox.template.reload import TemplateWatch
@@ -42,7 +43,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
     """The emulator's own endpoints, the same under `lightbox up` and under gunicorn (lightbox/stack/wsgi.py)."""
     checks = health.HealthChecks(broker, settings.s3_endpoint, config.health_files())
     return [sqs_blueprint(SqsApi(broker, lambda: settings.public_sqs_endpoint)),
-            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker),
+            minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker), *delivery.blueprints(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])])]
 
@@ -73,7 +74,7 @@ class Stack:
             s.redis_url = redis.url
             self.embedded.append("redis")
         if not s.s3_endpoint:
-            s3 = start_s3()
+            s3 = start_s3(hook=delivery.hook_url(s))
             self.services.append(s3)
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
@@ -87,6 +88,7 @@ class Stack:
             raise
         self.connection = Redis.from_url(s.redis_url)
         self.broker = Broker(self.template, self.connection, s.retry_base)
+        delivery.connect(self.template, s.s3_endpoint, "s3" in self.embedded)
         self.app = create_app(self.runtime, emulator_blueprints(s, self.runtime, self.broker))
         self._start_bucket_events()
         self._start_schedules()
@@ -154,6 +156,7 @@ class Stack:
         self.template = new
         self.runtime.replace_template(new)
         self.broker.template = new
+        delivery.connect(new, str(self.settings.s3_endpoint), "s3" in self.embedded)
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
         self._start_schedules()

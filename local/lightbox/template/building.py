@@ -82,6 +82,7 @@ class Load:
     layers: dict[str, Path] = field(default_factory=dict)  # layer version ARN -> its folder
     triggers: list[PendingTrigger] = field(default_factory=list)
     invoke_configs: list[tuple[str, EventInvokeConfig, Res]] = field(default_factory=list)
+    queue_targets: list[PendingTrigger] = field(default_factory=list)  # `function` holds the queue's ARN
 
     def finding(self, res: Res, prop: str, message: str, kind: str = "not-emulated") -> None:
         found = Finding(res.name, res.user_type, res.prop_path(prop), message, kind)

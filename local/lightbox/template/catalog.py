@@ -33,12 +33,8 @@ API_TYPES = {
 _NOT_EMULATED = {
     "AWS::DynamoDB::Table": "tables are not created locally yet; calls to it from functions fail",
     "AWS::DynamoDB::GlobalTable": "tables are not created locally yet; calls to it from functions fail",
-    "AWS::SNS::Topic": "topics are not created locally yet; Publish to it fails and its subscriptions get nothing",
-    "AWS::SNS::Subscription": "subscriptions are not delivered: messages published to its topic do not reach "
-                              "its endpoint",
     "AWS::StepFunctions::StateMachine": "state machines are not run",
     "AWS::Kinesis::Stream": "streams are not created locally yet; calls to it from functions fail",
-    "AWS::Events::EventBus": "event buses are not emulated; events put on it reach no rule",
     "AWS::SecretsManager::Secret": "secrets are not created locally yet; reading it from a function fails",
     "AWS::SSM::Parameter": "parameters are not created locally yet; reading it from a function fails",
     "AWS::Lambda::Url": "function URLs are not served; the function has no URL locally",
@@ -86,7 +82,11 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
                                          "BisectBatchOnFunctionError", "MaximumRetryAttempts",
                                          "MaximumRecordAgeInSeconds", "ParallelizationFactor", "DestinationConfig",
                                          "TumblingWindowInSeconds", "MetricsConfig"}, {}),
-    "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name"}, {}),
+    "AWS::Events::Rule": ({"ScheduleExpression", "State", "Targets", "EventPattern", "Name", "EventBusName"}, {}),
+    "AWS::Events::EventBus": ({"Name"}, {}),
+    "AWS::SNS::Topic": ({"TopicName", "Subscription", "FifoTopic"}, {}),
+    "AWS::SNS::Subscription": ({"TopicArn", "Protocol", "Endpoint", "FilterPolicy", "FilterPolicyScope",
+                                "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy", "ReplayPolicy"}, {}),
     "AWS::Scheduler::Schedule": ({"ScheduleExpression", "State", "Target", "FlexibleTimeWindow", "Name",
                                   "ScheduleExpressionTimezone", "StartDate", "EndDate"}, {}),
     "AWS::Lambda::EventInvokeConfig": (set(), {

@@ -1,15 +1,18 @@
-"""EventBridge schedule expressions as templates write them: `rate(5 minutes)` and six-field `cron(...)`."""
+"""EventBridge schedule expressions as templates write them: `rate(5 minutes)`, six-field `cron(...)`,
+and Scheduler's one-time `at(2025-01-31T09:30:00)`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+NEVER = datetime.max.replace(tzinfo=UTC)  # what a one-time schedule's next time is once it has fired
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -38,4 +41,9 @@ def parse_expression(expression: str) -> Callable[[datetime], datetime]:
     if m := _CRON.match(expression):
         expr = _cron_fields(m.group(1))
         return lambda after: croniter(expr, after).get_next(datetime)
+    if m := _AT.match(expression):  # in UTC here: ScheduleExpressionTimezone is not applied (a line says so)
+        when = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC)
+        return lambda after: when if when > after else NEVER
+    if expression.startswith("at("):
+        raise ValueError(f"{expression!r}: expected at(yyyy-mm-ddThh:mm:ss)")
     raise ValueError(f"{expression!r}: expected rate(N unit) or cron(m h dom mon dow year)")

@@ -22,7 +22,18 @@ from lightbox.template.attributes import StackIdentity, stack_id
 from lightbox.template.building import Load, PendingTrigger
 from lightbox.template.code import default_data_dir
 from lightbox.template.document import read_document, read_template
-from lightbox.template.model import Finding, Function, HttpRoute, S3Trigger, SqsTrigger, Template
+from lightbox.template.model import (
+    Finding,
+    Function,
+    HttpRoute,
+    RuleTrigger,
+    S3Trigger,
+    ScheduleTrigger,
+    SnsTrigger,
+    SqsTrigger,
+    Template,
+)
+from lightbox.template.sources import arn_name
 from lightbox.template.stacks import Stack
 
 BUILD_TEMPLATE = Path(".aws-sam") / "build" / "template.yaml"
@@ -121,6 +132,14 @@ def _finish(load: Load, path: Path, stack_name: str) -> Template:
             load.finding(res, "FunctionName", f"{function} is not a function of this template")
         else:
             fn.event_invoke_config = invoke_config
+    queue_targets: list[SnsTrigger | RuleTrigger | ScheduleTrigger] = []
+    for pending in load.queue_targets:
+        if arn_name(pending.function) in load.queues and isinstance(pending.trigger, SnsTrigger | RuleTrigger
+                                                                                     | ScheduleTrigger):
+            queue_targets.append(pending.trigger)
+        else:
+            load.finding(pending.res, pending.prop, f"{pending.function} is not a queue of this template: nothing "
+                                                    "is sent to it")
     buckets = dict(load.buckets)
     for bucket, notes in load.bucket_queue_notifications.items():
         for note, res in notes:
@@ -134,7 +153,8 @@ def _finish(load: Load, path: Path, stack_name: str) -> Template:
                 current = buckets[bucket]
                 buckets[bucket] = dataclasses.replace(current, queue_notifications=(*current.queue_notifications, note))
     return Template(path, dict(load.functions), dict(load.queues), buckets, load.region, load.account,
-                    load.resources, load.findings, tuple(dict.fromkeys(load.files)), stack_name, load.notes)
+                    load.resources, load.findings, tuple(dict.fromkeys(load.files)), stack_name, load.notes,
+                    queue_targets)
 
 
 def _target_exists(load: Load, pending: PendingTrigger) -> bool:

@@ -60,6 +60,8 @@ class ScheduleTrigger:
     event_name: str
     rule: str = ""  # the rule's (or schedule's) name, for the event's `resources`
     flexible_window_minutes: int = 0  # Scheduler's FlexibleTimeWindow; locally it fires on time
+    queue: str = ""  # an SQS target's queue name (Template.queue_targets); "" for a function
+    scheduler: bool = False  # an EventBridge Scheduler schedule: the target gets its Input (or {}) as is
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,37 @@ class StreamTrigger:
         return parts[1] if len(parts) > 1 else resource
 
 
-Trigger = HttpRoute | S3Trigger | SqsTrigger | ScheduleTrigger | StreamTrigger
+@dataclass(frozen=True)
+class SnsTrigger:
+    """A subscription to a topic: a function's (on its triggers) or a queue's (Template.queue_targets)."""
+
+    topic: str  # the topic's name: publishes to it, in whatever account the SDK's ARN says, are delivered
+    event_name: str
+    filter_policy: dict[str, Any] | None = None
+    filter_policy_scope: str = "MessageAttributes"  # or MessageBody
+    queue: str = ""  # an SQS subscriber's queue name; "" for a function
+    raw: bool = False  # RawMessageDelivery: the message itself, not SNS's JSON envelope (SQS only)
+    subscription: str = ""  # the subscription's name (its logical id), for its ARN in the event
+
+
+@dataclass(frozen=True)
+class RuleTrigger:
+    """One target of an EventBridge rule with an event pattern: a function's, or a queue's."""
+
+    rule: str  # the rule's name
+    bus: str  # the event bus's name (default)
+    pattern: dict[str, Any]
+    enabled: bool
+    event_name: str
+    target_id: str = ""
+    input: str | None = None  # Input: JSON text sent instead of the event
+    input_path: str | None = None  # InputPath: the part of the event sent
+    input_paths: dict[str, str] | None = None  # InputTransformer.InputPathsMap
+    input_template: str | None = None  # InputTransformer.InputTemplate
+    queue: str = ""  # an SQS target's queue name; "" for a function
+
+
+Trigger = HttpRoute | S3Trigger | SqsTrigger | ScheduleTrigger | SnsTrigger | RuleTrigger | StreamTrigger
 
 
 @dataclass(frozen=True)
@@ -213,6 +245,8 @@ class Template:
     files: tuple[Path, ...] = ()  # every file the template was read from (child stacks, includes, ...)
     stack_name: str = ""
     notes: list[str] = field(default_factory=list)  # how it was loaded (the sam build output, cdk.out ...)
+    # SNS subscriptions, rule targets and schedules whose endpoint is one of the template's queues.
+    queue_targets: list[SnsTrigger | RuleTrigger | ScheduleTrigger] = field(default_factory=list)
 
     def function(self, name: str) -> Function:
         try:
@@ -228,6 +262,21 @@ class Template:
 
     def queue_consumers(self, queue: str) -> list[tuple[Function, SqsTrigger]]:
         return [(f, t) for f in self.functions.values() for t in f.of_kind(SqsTrigger) if t.queue == queue]
+
+    def topic_subscribers(self, topic: str) -> list[tuple[Function | None, SnsTrigger]]:
+        """Every subscription to the topic (by name): (function, subscription) or (None, a queue's)."""
+        found: list[tuple[Function | None, SnsTrigger]] = [
+            (f, t) for f in self.functions.values() for t in f.of_kind(SnsTrigger) if t.topic == topic]
+        found.extend((None, t) for t in self.queue_targets if isinstance(t, SnsTrigger) and t.topic == topic)
+        return found
+
+    def bus_rules(self, bus: str) -> list[tuple[Function | None, RuleTrigger]]:
+        """Every enabled rule target on the bus (by name): (function, target) or (None, a queue's)."""
+        found: list[tuple[Function | None, RuleTrigger]] = [
+            (f, t) for f in self.functions.values() for t in f.of_kind(RuleTrigger) if t.bus == bus and t.enabled]
+        found.extend((None, t) for t in self.queue_targets
+                     if isinstance(t, RuleTrigger) and t.bus == bus and t.enabled)
+        return found
 
     def routes(self) -> list[tuple[Function, HttpRoute]]:
         return [(f, t) for f in self.functions.values() for t in f.of_kind(HttpRoute)]

@@ -1,5 +1,5 @@
 """Event sources as CloudFormation declares them: queues, buckets and their notifications, event source
-mappings, EventBridge rules and Scheduler schedules, and CDK's Custom::S3BucketNotifications.
+mappings, and CDK's Custom::S3BucketNotifications (rules and schedules: rules.py; topics: topics.py).
 
 Each trigger names its function as the template does (`!Ref Fn`, `!GetAtt Fn.Arn`, an alias), and is
 attached once every stack is read. What a source would deliver and the emulator does not is one line.
@@ -14,8 +14,7 @@ from lightbox import config
 from lightbox.exceptions import TemplateError
 from lightbox.template import checks, mappings
 from lightbox.template.building import PendingTrigger, Res, Scope
-from lightbox.template.expressions import parse_expression
-from lightbox.template.model import Bucket, Queue, QueueNotification, S3Trigger, ScheduleTrigger, SqsTrigger
+from lightbox.template.model import Bucket, Queue, QueueNotification, S3Trigger, SqsTrigger
 
 
 def arn_name(arn: str) -> str:
@@ -199,77 +198,6 @@ def build_event_source_mapping(scope: Scope, res: Res) -> None:
     scope.load.triggers.append(PendingTrigger(function, trig, res, "FunctionName"))
 
 
-def _expression(res: Res, prop: str, value: Any, scope: Scope) -> str | None:
-    expression = checks.string(value, res.name, prop)
-    if expression.startswith("at("):
-        scope.load.finding(res, prop, f"one-time schedules ({expression}) are not fired")
-        return None
-    try:
-        parse_expression(expression)
-    except ValueError as exc:
-        raise TemplateError(res.name, res.prop_path("Schedule" if res.event else prop), str(exc)) from None
-    return expression
-
-
-def build_rule(scope: Scope, res: Res) -> None:
-    """An EventBridge rule: a schedule fires its function targets; an event pattern is not matched."""
-    p, name = res.props, res.name
-    targets = [checks.mapping(t, name, f"Targets[{i}]")
-               for i, t in enumerate(checks.listing(p.get("Targets"), name, "Targets"))]
-    if "EventPattern" in p:
-        scope.load.finding(res, "EventPattern", "event patterns are not matched: events put on the bus do not "
-                                                "reach its targets")
-        return
-    if "ScheduleExpression" not in p:
-        return
-    expression = _expression(res, "ScheduleExpression", p["ScheduleExpression"], scope)
-    enabled = str(p.get("State", "ENABLED")).upper() == "ENABLED"
-    for i, target in enumerate(targets):
-        arn = checks.string(target.get("Arn"), name, f"Targets[{i}].Arn")
-        if arn_service(arn) != "lambda":
-            if arn_service(arn) != "states":  # a state machine's own line says its schedule does not fire
-                scope.load.finding(res, f"Targets[{i}]", f"{arn} is not a function: it is not invoked")
-            continue
-        for key in ("InputPath", "InputTransformer"):
-            if key in target:
-                scope.load.finding(res, f"Targets[{i}].{key}", "is not applied: the function gets the scheduled "
-                                                               "event as it is")
-        payload = target.get("Input")
-        if expression:
-            trig = ScheduleTrigger(expression, _input(payload), enabled, _event_name(res), res.physical)
-            scope.load.triggers.append(PendingTrigger(arn, trig, res, f"Targets[{i}].Arn"))
-
-
 def _event_name(res: Res) -> str:
     """The SAM event a trigger came from, else its resource's name (the construct id, for CDK)."""
     return res.event or res.name.rsplit("/", 1)[-1]
-
-
-def _input(payload: Any) -> str | None:
-    return payload if isinstance(payload, str) or payload is None else json.dumps(payload)
-
-
-def build_schedule(scope: Scope, res: Res) -> None:
-    """An EventBridge Scheduler schedule (SAM's ScheduleV2 events make these too)."""
-    p, name = res.props, res.name
-    target = checks.mapping(p.get("Target"), name, "Target")
-    arn = checks.string(target.get("Arn"), name, "Target.Arn")
-    if arn_service(arn) != "lambda":
-        if arn_service(arn) != "states":
-            scope.load.finding(res, "Target", f"{arn} is not a function: it is not invoked")
-        return
-    zone = p.get("ScheduleExpressionTimezone")
-    if zone and str(zone).upper() not in ("UTC", "ETC/UTC"):
-        scope.load.finding(res, "ScheduleExpressionTimezone", f"{zone} is not applied: the schedule runs in UTC")
-    for key in ("StartDate", "EndDate"):
-        if key in p:
-            scope.load.finding(res, key, "is not applied: the schedule fires from start-up until lightbox stops")
-    window = checks.mapping(p.get("FlexibleTimeWindow"), name, "FlexibleTimeWindow")
-    expression = _expression(res, "ScheduleExpression", p.get("ScheduleExpression"), scope)
-    if expression:
-        trig = ScheduleTrigger(
-            expression, _input(target.get("Input")), str(p.get("State", "ENABLED")).upper() == "ENABLED",
-            _event_name(res), res.physical,
-            checks.integer(window.get("MaximumWindowInMinutes"), name, "FlexibleTimeWindow.MaximumWindowInMinutes",
-                           default=0))
-        scope.load.triggers.append(PendingTrigger(arn, trig, res, "Target.Arn"))

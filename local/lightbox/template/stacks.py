@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lightbox.exceptions import TemplateError
-from lightbox.template import apis, catalog, cdk, functions, sources
+from lightbox.template import apis, catalog, cdk, functions, rules, sources, topics
 from lightbox.template.attributes import Attributes, StackIdentity
 from lightbox.template.building import Load, Res
 from lightbox.template.document import read_template
@@ -34,7 +34,7 @@ from lightbox.template.sam import SAM_TRANSFORM, Origins, translate
 # Any other resource's property that cannot be evaluated is left out, with a line saying so.
 _ESSENTIAL = {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::SQS::Queue", "AWS::S3::Bucket",
               "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule", "AWS::Scheduler::Schedule",
-              "Custom::S3BucketNotifications", "AWS::CloudFormation::Stack"}
+              "Custom::S3BucketNotifications", "AWS::CloudFormation::Stack", "AWS::SNS::Subscription"}
 _KNOWN_TRANSFORMS = {SAM_TRANSFORM, "AWS::LanguageExtensions", "AWS::Include"}
 _BUILDERS = {
     "AWS::Lambda::Function": functions.build_function,
@@ -42,8 +42,10 @@ _BUILDERS = {
     "AWS::SQS::Queue": sources.build_queue,
     "AWS::S3::Bucket": sources.build_bucket,
     "AWS::Lambda::EventSourceMapping": sources.build_event_source_mapping,
-    "AWS::Events::Rule": sources.build_rule,
-    "AWS::Scheduler::Schedule": sources.build_schedule,
+    "AWS::Events::Rule": rules.build_rule,
+    "AWS::Scheduler::Schedule": rules.build_schedule,
+    "AWS::SNS::Topic": topics.build_topic,
+    "AWS::SNS::Subscription": topics.build_subscription,
     "Custom::S3BucketNotifications": sources.build_custom_s3_notifications,
 }
 

@@ -30,6 +30,7 @@ from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker, DeadLetter
 from lightbox.template.loader import load_template
 from lightbox.template.model import Template
+from lightbox.testing.messaging import Buses, Topics
 from lightbox.testing.recording import InvocationLogHandler, InvocationRecord, RecordingRuntime
 from lightbox.testing.servers import TestServers
 
@@ -120,6 +121,7 @@ class Lightbox:
         jobs.install(self.runtime)
         self.s3 = Buckets(servers.s3_client, self.drain)
         self.sqs = Queues(api, self.broker, self.drain)
+        self.sns, self.events = Topics(self.broker, self.drain), Buses(self.broker, self.drain)
         self._poller: s3_poller.BucketPoller | None = None
         if self.template.buckets:  # creates the buckets and their S3 -> SQS notification, as `up` does
             queue_url = s3_poller.configure(self.broker, servers.s3_endpoint)

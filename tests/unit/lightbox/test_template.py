@@ -115,7 +115,7 @@ def test_raw_functions_and_their_event_sources(tmp_path: Path) -> None:
     assert fn.event_invoke_config == EventInvokeConfig(0, None, None, "arn:aws:sqs:us-east-1:000000000000:Dlq")
     assert SqsTrigger("Dlq", 3, False, False, "Mapping", 5) in fn.triggers
     assert ScheduleTrigger("cron(0 12 * * ? *)", '{"a": 1}', False, "Rule", "Rule") in fn.triggers
-    assert ScheduleTrigger("rate(1 hour)", None, True, "Every", "Every", 10) in fn.triggers
+    assert ScheduleTrigger("rate(1 hour)", None, True, "Every", "Every", 10, scheduler=True) in fn.triggers
 
 
 def test_layers_by_arn_across_stacks_and_sam_names_of_generated_resources(tmp_path: Path) -> None:

@@ -23,8 +23,6 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "S (AWS::Kinesis::Stream): streams are not created locally yet; calls to it from functions fail",
         "Q (AWS::SQS::Queue): FifoQueue: FIFO ordering and deduplication are not emulated; messages are delivered as "
         "by a standard queue",
-        "Topic (AWS::SNS::Topic): topics are not created locally yet; Publish to it fails and its subscriptions get "
-        "nothing",
         "Custom (Custom::Thing): custom resources are not run: the function behind its ServiceToken is not invoked "
         "at start-up",
         "Odd (AWS::Glue::Job): AWS::Glue::Job resources are not emulated: it is not created, and Ref/GetAtt on it "
@@ -40,12 +38,6 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         f"Fn ({FN}): EventInvokeConfig.MaximumRetryAttempts: is recorded, not used yet: async invocations are "
         "retried twice, as by default",
         f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
-        f"Fn ({FN}): Events.Once.Properties.ScheduleExpression: one-time schedules (at(2030-01-01T00:00:00)) are "
-        "not fired",
-        f"Fn ({FN}): Events.Pattern.Properties.EventPattern: event patterns are not matched: events put on the bus "
-        "do not reach its targets",
-        f"Fn ({FN}): Events.Topic: subscriptions are not delivered: messages published to its topic do not reach "
-        "its endpoint",
         f"Fn ({FN}): Events.Tz.Properties.ScheduleExpressionTimezone: Europe/Paris is not applied: the schedule runs "
         "in UTC",
         "Sm (AWS::Serverless::StateMachine): state machines are not run; its Schedule event Daily, Api event Call "
@@ -146,10 +138,8 @@ def test_more_lines_for_raw_resources() -> None:
         ".zip; functions using this layer run without it",
         "Fn (AWS::Lambda::Function): CodeUri: is SAM's property; AWS::Lambda::Function takes Code, and AWS would "
         "refuse it at deploy (read as Code here, as SAM CLI reads it)",
-        "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied: the function gets the scheduled event "
-        "as it is",
-        "Rule (AWS::Events::Rule): Targets[1]: arn:aws:sqs:us-east-1:000000000000:Q is not a function: it is not "
-        "invoked",
+        "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied on a schedule: the target gets the "
+        "scheduled event as it is",
         "Sched (AWS::Scheduler::Schedule): StartDate: is not applied: the schedule fires from start-up until lightbox "
         "stops",
         "Far (AWS::CloudFormation::Stack): TemplateURL: 'https://s3.amazonaws.com/b/child.yaml' is not a local "
