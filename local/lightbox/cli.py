@@ -100,6 +100,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from redis import Redis
 
     from lightbox.eventbridge.rules import schedules
+    from lightbox.eventsources.mappings import QueueNudge
     from lightbox.sqs.queues import Broker
     from lightbox.template.loader import load_for
 
@@ -107,14 +108,18 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise LightboxError("lightbox scheduler needs REDIS_URL (or --redis-url)")
     template = load_for(settings)
-    scheduler = schedules(Broker(template, Redis.from_url(settings.redis_url)))
+    broker = Broker(template, Redis.from_url(settings.redis_url))
+    scheduler = schedules(broker)
+    nudge = QueueNudge(broker)  # as `up` runs it: a queue with messages waiting always gets a receive
     _serve_metrics(args)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()
+    nudge.start()
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    scheduler.stop()
+    for thread in (scheduler, nudge):
+        thread.stop()
     return 0
 
 
@@ -200,6 +205,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     for q in [*broker.queue_names(), config.ASYNC_QUEUE]:
         d = broker.depth(q)
         print(f"{q:30} {d['waiting']:>8} {d['running']:>8} {d['retrying']:>9} {d['dead']:>5}")
+    from lightbox.eventsources.mappings import status_lines
+
+    print("\n".join(status_lines(broker)))
     return 0
 
 

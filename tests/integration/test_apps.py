@@ -100,8 +100,6 @@ def test_raw_cloudformation_functions_behind_an_api_a_queue_a_bucket_and_a_rule(
     assert any(e.get("Records", [{}])[0].get("body") == '{"kind": "job"}' for e in events)
     assert any(e.get("Records", [{}])[0].get("s3", {}).get("object", {}).get("key") == "in/a.txt" for e in events)
     assert app.printed() == [
-        "JobsMapping (AWS::Lambda::EventSourceMapping): FilterCriteria: filters are not applied yet; every message "
-        "reaches the function",
     ]  # HelloUrl (AWS::Lambda::Url) is served on a port of its own
 
 

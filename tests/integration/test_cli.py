@@ -27,11 +27,11 @@ def test_validate_says_what_runs_and_what_is_not_emulated_and_strict_fails(tmp_p
     (tmp_path / "template.yaml").write_text(
         "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
         "    Properties:\n      Handler: app.handler\n      CodeUri: fn/\n      Runtime: python3.11\n"
-        "      Events:\n        Stream:\n          Type: DynamoDB\n"
-        "          Properties: {Stream: arn:aws:dynamodb:us-east-1:1:table/t/stream/x, StartingPosition: LATEST}\n"
+        "      Events:\n        Logs:\n          Type: CloudWatchLogs\n"
+        "          Properties: {LogGroupName: app, FilterPattern: ERROR}\n"
         "        Get:\n          Type: HttpApi\n          Properties: {Path: /items, Method: get}\n")
-    line = ("Fn (AWS::Serverless::Function): Events.Stream: this event source mapping is not emulated yet: DynamoDB "
-            "stream records do not reach Fn")
+    line = ("Fn (AWS::Serverless::Function): Events.Logs: log subscription filters are not run; the function behind "
+            "it gets no logs")
     out = lightbox("validate", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
@@ -43,8 +43,8 @@ def test_validate_says_what_runs_and_what_is_not_emulated_and_strict_fails(tmp_p
     strict = lightbox("validate", "--strict", cwd=tmp_path)
     assert strict.returncode == 1
     assert strict.stderr.splitlines() == [
-        "lightbox: error: Fn.Events.Stream: this event source mapping is not emulated yet: DynamoDB stream records "
-        "do not reach Fn (AWS::Serverless::Function; not emulated, and --strict refuses it)"]
+        "lightbox: error: Fn.Events.Logs: log subscription filters are not run; the function behind it gets no logs "
+        "(AWS::Serverless::Function; not emulated, and --strict refuses it)"]
 
 
 def test_broken_and_wrongly_typed_templates_are_one_line_never_a_traceback(tmp_path: Path) -> None:

@@ -16,18 +16,25 @@ from typing import Any, cast
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from lightbox import config
 from lightbox.queueing.queue import LightboxQueue, ring
-from lightbox.template.model import Template
+from lightbox.sqs import gather
+from lightbox.sqs.gather import MESSAGES_KEY, RECEIVING_KEY
+from lightbox.template.model import Function, SqsTrigger, Template
 
 # Messages sent to a queue nobody consumes wait here, as they would in SQS.
 HELD_KEY = "lightbox:held:{0}"
 # Without a RedrivePolicy SQS redelivers until retention ends; locally that is a busy loop.
 MAX_RECEIVE_WITHOUT_REDRIVE = 5
+# Lambda's SQS poller (it filters, so it sits with the other event source mappings, above the SQS
+# layer; RQ imports it by name in the worker).
+RECEIVE_JOB = "lightbox.eventsources.sqs.receive"
+_ENDED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 @dataclass(frozen=True)
@@ -59,31 +66,82 @@ class Broker:
         return (q.max_receive_count if q and q.max_receive_count else MAX_RECEIVE_WITHOUT_REDRIVE)
 
     def send(self, queue: str, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
-        """Deliver to the queue's consumer in batches of its BatchSize; hold them if it has none."""
-        consumers = [(f, t) for f, t in self.template.queue_consumers(queue) if t.enabled]
-        if not consumers:
+        """Make messages available to the queue's consumer (sqs/gather.py); hold them if it has none."""
+        consumer = self.consumer(queue)
+        if consumer is None:
             self.connection.rpush(HELD_KEY.format(queue), *(json.dumps(m) for m in messages))
             return
+        fn, trigger = consumer
+        if delay_seconds:
+            # A delayed message becomes a receive of its own when due: it is not gathered with others.
+            for start in range(0, len(messages), trigger.batch_size):
+                batch = messages[start:start + trigger.batch_size]
+                self.rq_queue(queue).enqueue_in(_delta(delay_seconds), RECEIVE_JOB,
+                                                **self._job(queue, fn, trigger, batch))
+            return
+        self.connection.rpush(MESSAGES_KEY.format(queue), *(json.dumps(m) for m in messages))
+        self.receive(queue)
+
+    def consumer(self, queue: str) -> tuple[Function, SqsTrigger] | None:
         # Several mappings on one queue compete for messages on AWS; the first one wins here.
-        fn, trigger = consumers[0]
+        consumers = [(f, t) for f, t in self.template.queue_consumers(queue) if t.enabled]
+        return consumers[0] if consumers else None
+
+    def receive(self, queue: str) -> bool:
+        """Start Lambda's poller on the queue, unless a receive is already on its way (it will take
+        what was just sent), the queue is empty, or MaximumConcurrency receives hold batches."""
+        consumer = self.consumer(queue)
+        if consumer is None or not gather.waiting(self.connection, queue):
+            return False
+        fn, trigger = consumer
+        if trigger.maximum_concurrency and gather.active(self.connection, queue) >= trigger.maximum_concurrency:
+            return False  # the next receive starts when one of those ends
+        job = self._job(queue, fn, trigger, [])
+        # Expires in case its receive is lost for good (it never is, short of a wiped Redis).
+        ttl = job["job_timeout"] * (job["meta"]["max_retries"] + 2) + trigger.maximum_batching_window
+        job_id, key = str(uuid.uuid4()), RECEIVING_KEY.format(queue)
+        if not self.connection.set(key, job_id, nx=True, ex=ttl):
+            on_its_way = cast(bytes | None, self.connection.get(key))
+            if on_its_way is None or not self._gone(on_its_way.decode()):
+                return False
+            # Its worker was killed before it let the next receive start, it was deleted while queued
+            # (rq-dashboard's "empty queue"), or it died gathering: what it took goes back to the queue.
+            gather.put_back(self.connection, queue, on_its_way.decode())
+            self.connection.set(key, job_id, ex=ttl)
+        job["meta"]["gathered"] = False
+        self.rq_queue(queue).enqueue(RECEIVE_JOB, job_id=job_id, **job)
+        return True
+
+    def _gone(self, job_id: str) -> bool:
+        """A receive that will gather nothing more: it has its batch, it ended, or it is no more."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return True
+        return bool(job.meta.get("gathered")) or job.get_status(refresh=False) in _ENDED
+
+    def receiving(self, queue: str) -> str | None:
+        """The receive on its way to the queue, if one is."""
+        value = cast(bytes | None, self.connection.get(RECEIVING_KEY.format(queue)))
+        return value.decode() if value else None
+
+    def receive_ended(self, queue: str) -> None:
+        """A receive has its batch (or, on a FIFO queue, is done with it): the next may start."""
+        self.connection.delete(RECEIVING_KEY.format(queue))
+        self.receive(queue)
+
+    def _job(self, queue: str, fn: Function, trigger: SqsTrigger, batch: list[dict[str, Any]]) -> dict[str, Any]:
         q = self.template.queues.get(queue)
         timeout = q.visibility_timeout if q else config.VISIBILITY_TIMEOUT
         max_receive = self.max_receive_count(queue)
-        for start in range(0, len(messages), trigger.batch_size):
-            batch = messages[start:start + trigger.batch_size]
-            kwargs: dict[str, Any] = {
-                "args": (queue, fn.name, batch),
-                "job_timeout": max(timeout, int(fn.timeout) + 1),
-                "retry": self._retry(max_receive - 1),
-                "meta": {"max_retries": max_receive - 1, "kind": "sqs"},
-                "failure_ttl": 14 * 24 * 3600,  # SQS's longest message retention
-                "description": f"sqs {queue} -> {fn.name} ({len(batch)} message(s))",
-            }
-            rq = self.rq_queue(queue)
-            if delay_seconds:
-                rq.enqueue_in(_delta(delay_seconds), "lightbox.sqs.delivery.deliver_sqs", **kwargs)
-            else:
-                rq.enqueue("lightbox.sqs.delivery.deliver_sqs", **kwargs)
+        return {
+            "args": (queue, fn.name, batch),
+            "job_timeout": max(timeout, int(fn.timeout) + 1) + trigger.maximum_batching_window,
+            "retry": self._retry(max_receive - 1),
+            "meta": {"max_retries": max_receive - 1, "kind": "sqs"},
+            "failure_ttl": 14 * 24 * 3600,  # SQS's longest message retention
+            "description": f"sqs {queue} -> {fn.name}",
+        }
 
     def invoke_async(self, function: str, event: Any, trigger: str, *, request_id: str | None = None) -> Job:
         """Lambda's asynchronous invoke (Event invokes, S3, EventBridge ...): lambda_/asynchronous.py runs it,
@@ -114,12 +172,22 @@ class Broker:
         # Counting only: a registry's `count` also cleans it up, which is the workers' job, under
         # their maintenance lock (two cleanups at once could run an abandoned job twice).
         return {
-            "waiting": rq.count + int(cast(int, self.connection.llen(HELD_KEY.format(queue)))),
+            "waiting": gather.waiting(self.connection, queue) + self._queued_batches(rq)
+            + int(cast(int, self.connection.llen(HELD_KEY.format(queue)))),
             "running": StartedJobRegistry(queue=rq).get_job_count(cleanup=False)
             + len(rq.intermediate_queue.get_job_ids()),  # taken by a worker, not started yet
             "retrying": ScheduledJobRegistry(queue=rq).get_job_count(cleanup=False),
             "dead": FailedJobRegistry(queue=rq).get_job_count(cleanup=False),
         }
+
+    def _queued_batches(self, rq: Queue) -> int:
+        """Jobs waiting with messages in them (delayed ones now due, retries); the receive that has not
+        started yet holds none: its messages are counted in the queue's list."""
+        receiving = cast(bytes | None, self.connection.get(RECEIVING_KEY.format(rq.name)))
+        queued = rq.count
+        if receiving is not None and self.connection.lpos(rq.key, receiving.decode()) is not None:
+            queued -= 1
+        return queued
 
     def _source_queues(self, queue: str) -> list[str]:
         """`dlq list X` accepts the source queue or the DLQ named in its RedrivePolicy."""

@@ -24,6 +24,7 @@ from lightbox.cloudformation.provision import Provisioned, provision_for
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
+from lightbox.eventsources import mappings
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
 from lightbox.ops import access, health, metrics
@@ -119,6 +120,7 @@ class Stack:
         access.protect_operator_endpoints(self.app, self.runtime)
         self._start_bucket_events()
         self._start_schedules()
+        self._start_event_sources()
         for _ in range(s.workers):
             self.add_worker()
         try:
@@ -170,6 +172,15 @@ class Stack:
         self.scheduler = schedules(self.broker)
         self.scheduler.start()
         self._threads.append(self.scheduler)
+
+    def _start_event_sources(self) -> None:
+        # The streams are read on the embedded moto server (today the one S3 runs on).
+        try:
+            self._threads.extend(mappings.start(self.runtime, self.broker, self.settings.s3_endpoint,
+                                                self.settings.retry_base))
+        except LightboxError:
+            self.stop()
+            raise
 
     # -- template reload -----------------------------------------------------------------
     def reload_if_changed(self) -> list[str]:

@@ -49,8 +49,9 @@ class SqsTrigger:
     report_batch_item_failures: bool
     enabled: bool
     event_name: str
-    maximum_batching_window: int = 0  # seconds; recorded
-    filter_criteria: tuple[dict[str, Any], ...] = ()  # FilterCriteria.Filters; recorded, not applied yet
+    maximum_batching_window: int = 0  # seconds the poller gathers a batch for
+    filter_criteria: tuple[dict[str, Any], ...] = ()  # FilterCriteria.Filters: [{"Pattern": "<json>"}]
+    maximum_concurrency: int = 0  # ScalingConfig.MaximumConcurrency; 0: as many batches as workers
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,34 @@ class ScheduleTrigger:
     flexible_window_minutes: int = 0  # Scheduler's FlexibleTimeWindow; locally it fires on time
     queue: str = ""  # an SQS target's queue name (Template.queue_targets); "" for a function
     scheduler: bool = False  # an EventBridge Scheduler schedule: the target gets its Input (or {}) as is
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """An event source mapping on a DynamoDB stream or a Kinesis stream (AWS::Lambda::EventSourceMapping)."""
+
+    source: str  # "dynamodb" or "kinesis"
+    arn: str  # EventSourceArn: a table's stream ARN, or a Kinesis stream's ARN
+    event_name: str
+    starting_position: str = "LATEST"  # TRIM_HORIZON, LATEST, AT_TIMESTAMP
+    starting_timestamp: float | None = None  # StartingPositionTimestamp, for AT_TIMESTAMP
+    batch_size: int = 100
+    maximum_batching_window: int = 0
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1  # -1: retried until the record expires, as AWS's default
+    maximum_record_age: int = -1  # -1: no limit
+    parallelization_factor: int = 1
+    filter_criteria: tuple[dict[str, Any], ...] = ()
+    report_batch_item_failures: bool = False
+    on_failure: str | None = None  # DestinationConfig.OnFailure.Destination: an SQS queue or SNS topic ARN
+    enabled: bool = True
+
+    @property
+    def stream_name(self) -> str:
+        """The table (DynamoDB) or stream (Kinesis) the ARN names."""
+        resource = self.arn.split(":", 5)[-1]  # table/T/stream/2024-... or stream/S
+        parts = resource.split("/")
+        return parts[1] if len(parts) > 1 else resource
 
 
 @dataclass(frozen=True)
@@ -95,7 +124,7 @@ class RuleTrigger:
     queue: str = ""  # an SQS target's queue name; "" for a function
 
 
-Trigger = HttpRoute | S3Trigger | SqsTrigger | ScheduleTrigger | SnsTrigger | RuleTrigger
+Trigger = HttpRoute | S3Trigger | SqsTrigger | ScheduleTrigger | SnsTrigger | RuleTrigger | StreamTrigger
 
 
 @dataclass(frozen=True)

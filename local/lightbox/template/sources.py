@@ -12,7 +12,7 @@ from typing import Any
 
 from lightbox import config
 from lightbox.exceptions import TemplateError
-from lightbox.template import checks
+from lightbox.template import checks, mappings
 from lightbox.template.building import PendingTrigger, Res, Scope
 from lightbox.template.model import Bucket, Queue, QueueNotification, S3Trigger, SqsTrigger
 
@@ -173,19 +173,16 @@ def build_event_source_mapping(scope: Scope, res: Res) -> None:
     source = checks.string(p.get("EventSourceArn"), name, "EventSourceArn", default="")
     function = checks.string(p.get("FunctionName"), name, "FunctionName")
     service = arn_service(source)
+    if service in ("dynamodb", "kinesis"):
+        mappings.build_stream_mapping(scope, res, service, function)
+        return
     if service != "sqs":
         what = _STREAM_SOURCES.get(service, f"events from {source or 'this source'}")
         scope.load.finding(res, "", f"this event source mapping is not emulated yet: {what} do not reach "
                                     f"{arn_name(function)}")
         return
     queue = arn_name(source)
-    criteria = checks.listing(checks.mapping(p.get("FilterCriteria"), name, "FilterCriteria").get("Filters"),
-                              name, "FilterCriteria.Filters")
-    if criteria:
-        scope.load.finding(res, "FilterCriteria", "filters are not applied yet; every message reaches the function")
-    if checks.mapping(p.get("ScalingConfig"), name, "ScalingConfig").get("MaximumConcurrency"):
-        scope.load.finding(res, "ScalingConfig.MaximumConcurrency", "is not enforced; the workers run batches "
-                                                                   "as they come", kind="warning")
+    scaling = checks.mapping(p.get("ScalingConfig"), name, "ScalingConfig").get("MaximumConcurrency")
     types = checks.strings(p.get("FunctionResponseTypes"), name, "FunctionResponseTypes")
     trig = SqsTrigger(
         queue=queue,
@@ -195,7 +192,8 @@ def build_event_source_mapping(scope: Scope, res: Res) -> None:
         event_name=_event_name(res),
         maximum_batching_window=checks.integer(p.get("MaximumBatchingWindowInSeconds"), name,
                                                "MaximumBatchingWindowInSeconds", default=0),
-        filter_criteria=tuple(f for f in criteria if isinstance(f, dict)),
+        filter_criteria=mappings.filters(p, name),
+        maximum_concurrency=checks.integer(scaling, name, "ScalingConfig.MaximumConcurrency", default=0),
     )
     scope.load.triggers.append(PendingTrigger(function, trig, res, "FunctionName"))
 

@@ -30,10 +30,7 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "Box (AWS::S3::Bucket): NotificationConfiguration.TopicConfigurations: notifications to SNS topics are not "
         "sent",
         f"Fn ({FN}): ReservedConcurrentExecutions: is recorded, not enforced yet: invocations are not throttled",
-        f"Fn ({FN}): Events.K: this event source mapping is not emulated yet: Kinesis records do not reach Fn",
         f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
-        f"Fn ({FN}): Events.Stream: this event source mapping is not emulated yet: DynamoDB stream records do not "
-        "reach Fn",
         f"Fn ({FN}): Events.Tz.Properties.ScheduleExpressionTimezone: Europe/Paris is not applied: the schedule runs "
         "in UTC",
         "Sm (AWS::Serverless::StateMachine): state machines are not run; its Schedule event Daily, Api event Call "
@@ -129,8 +126,6 @@ def test_more_lines_for_raw_resources() -> None:
         ".zip; functions using this layer run without it",
         "Fn (AWS::Lambda::Function): CodeUri: is SAM's property; AWS::Lambda::Function takes Code, and AWS would "
         "refuse it at deploy (read as Code here, as SAM CLI reads it)",
-        "Mapping (AWS::Lambda::EventSourceMapping): ScalingConfig.MaximumConcurrency: is not enforced; the workers "
-        "run batches as they come",
         "Rule (AWS::Events::Rule): Targets[0].InputTransformer: is not applied on a schedule: the target gets the "
         "scheduled event as it is",
         "Sched (AWS::Scheduler::Schedule): StartDate: is not applied: the schedule fires from start-up until lightbox "
