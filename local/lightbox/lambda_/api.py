@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, request
+from redis.exceptions import RedisError
 
 from lightbox.config import Settings
 from lightbox.exceptions import Throttled
@@ -100,7 +101,11 @@ class InvokeApi:
         if kind == "Event":
             event = _payload(body)
             request_id = str(uuid.uuid4())
-            self.broker.invoke_async(fn.name, event, "lambda:invoke", request_id=request_id)
+            try:
+                self.broker.invoke_async(fn.name, event, "lambda:invoke", request_id=request_id)
+            except RedisError as exc:  # the async queue is unreachable: Lambda's own fault, not the caller's
+                raise InvokeError("ServiceException", 500, f"the asynchronous queue is unreachable: {exc}",
+                                  "Service") from None
             return Response(status=202, headers={"x-amzn-RequestId": request_id})
         if kind != "RequestResponse":
             raise InvokeError("InvalidParameterValueException", 400,

@@ -196,7 +196,8 @@ class Stack:
 
     # -- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
-        """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS."""
+        """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS (+ the
+        gateway's half-second poll)."""
         for t in self._threads:
             t.stop()
         if self._server is not None:

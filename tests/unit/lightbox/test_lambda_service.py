@@ -9,6 +9,7 @@ from unittest.mock import create_autospec
 
 import pytest
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
 from template_helpers import lines, load
 
 from lightbox.exceptions import InvocationTimeout, Throttled
@@ -161,3 +162,16 @@ def test_a_throttled_invocation_is_429_too_many_requests(template: Template) -> 
     assert resp.get_json() == {"Type": "User", "message": "Rate Exceeded."}
     runtime.invoke.side_effect = Throttled("Rate Exceeded.")  # refused before it started
     assert app.test_client().post("/2015-03-31/functions/Fn/invocations").status_code == 429
+
+
+def test_an_event_the_async_queue_cannot_take_is_a_service_exception(template: Template) -> None:
+    broker = create_autospec(Broker, instance=True)
+    broker.invoke_async.side_effect = RedisConnectionError("Connection refused")
+    runtime = create_autospec(Runtime, instance=True)
+    runtime.template = template
+    app = Flask("t")
+    app.register_blueprint(blueprint(runtime, broker))
+    resp = app.test_client().post("/2015-03-31/functions/Fn/invocations", headers={"X-Amz-Invocation-Type": "Event"})
+    assert (resp.status_code, resp.headers["x-amzn-ErrorType"]) == (500, "ServiceException")
+    assert resp.get_json()["Type"] == "Service"
+    runtime.invoke.assert_not_called()
