@@ -102,7 +102,7 @@ class InvokeApi:
             event = _payload(body)
             request_id = str(uuid.uuid4())
             try:
-                self.broker.invoke_async(fn.name, event, "lambda:invoke", request_id=request_id)
+                self.broker.invoke_async(fn.name, event, "lambda:event", request_id=request_id)
             except RedisError as exc:  # the async queue is unreachable: Lambda's own fault, not the caller's
                 raise InvokeError("ServiceException", 500, f"the asynchronous queue is unreachable: {exc}",
                                   "Service") from None
@@ -116,7 +116,8 @@ class InvokeApi:
                               f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
         event = _payload(body)
         with collected() as output:
-            inv = self.runtime.invoke(fn.name, event, trigger="lambda:invoke")
+            # "invoke": a caller waits, so a function at its concurrency limit is throttled at once (429).
+            inv = self.runtime.invoke(fn.name, event, trigger="invoke")
         if isinstance(inv.error, Throttled):
             raise InvokeError("TooManyRequestsException", 429, str(inv.error) or "Rate Exceeded.")
         data, error = response_body(inv)
@@ -126,7 +127,7 @@ class InvokeApi:
         if error is not None:
             resp.headers["X-Amz-Function-Error"] = "Unhandled"
         if request.headers.get("X-Amz-Log-Type") == "Tail":
-            log = lambda_log(inv, fn.memory_size, "".join(output), error_lines(error) if error else [])
+            log = lambda_log(inv, fn.memory_size, output, error_lines(error) if error else [])
             resp.headers["X-Amz-Log-Result"] = tail(log)
         return resp
 

@@ -16,7 +16,7 @@ from lightbox.exceptions import InvocationTimeout, Throttled
 from lightbox.lambda_.api import InvokeError, blueprint, resolve
 from lightbox.lambda_.asynchronous import Attempt, expired
 from lightbox.lambda_.destinations import record
-from lightbox.lambda_.logtail import lambda_log, tail
+from lightbox.lambda_.logtail import Collected, lambda_log, tail
 from lightbox.lambda_.payloads import error_payload, response_body
 from lightbox.runtime.invoke import Invocation, Runtime
 from lightbox.sqs.queues import Broker
@@ -97,10 +97,20 @@ def test_an_event_older_than_its_maximum_age_is_not_invoked(template: Template) 
 
 def test_the_log_has_start_end_report_and_its_tail_is_the_last_4_kb() -> None:
     inv = Invocation("Fn", "req", result=1, duration_ms=1.2)
-    log = lambda_log(inv, 128, "hello\n", [])
+    log = lambda_log(inv, 128, Collected(output=["hello\n"]), [])
     assert log.splitlines()[:3] == ["START RequestId: req Version: $LATEST", "hello", "END RequestId: req"]
     assert "Billed Duration: 2 ms\tMemory Size: 128 MB" in log
     assert len(tail("x" * 5000)) == len(tail("x" * 4096))
+
+
+def test_a_runtime_that_writes_lambdas_log_itself_is_taken_at_its_word() -> None:
+    """An execution environment's lines (logger lightbox.function, `[Fn] line`), this request's only."""
+    runtime = ["[Fn] START RequestId: req Version: $LATEST", "[Other] START RequestId: other Version: $LATEST",
+               "[Fn] req\thello", "[Fn] END RequestId: req",
+               "[Fn] REPORT RequestId: req\tDuration: 1.00 ms\tMax Memory Used: 40 MB"]
+    log = lambda_log(Invocation("Fn", "req"), 128, Collected(output=["ignored\n"], runtime=runtime), [])
+    assert log.splitlines() == ["START RequestId: req Version: $LATEST", "req\thello", "END RequestId: req",
+                                "REPORT RequestId: req\tDuration: 1.00 ms\tMax Memory Used: 40 MB"]
 
 
 def test_destinations_the_emulator_cannot_reach_get_a_line(tmp_path: Path) -> None:
