@@ -126,7 +126,7 @@ LIFELINE_VAR = "LIGHTBOX_LIFELINE_FD"
 # Ctrl-C and SIGTERM stop everything `lightbox up` started within 5 s: workers finish their current
 # invocation within this grace (or are killed; RQ runs the job again later), services get the rest.
 WORKER_STOP_SECONDS = 3.0
-SERVICE_STOP_SECONDS = 1.5
+SERVICE_STOP_SECONDS = 1.0
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"

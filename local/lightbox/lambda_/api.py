@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, request
+from redis.exceptions import RedisError
 
 from lightbox.config import Settings
 from lightbox.exceptions import Throttled
@@ -100,7 +101,11 @@ class InvokeApi:
         if kind == "Event":
             event = _payload(body)
             request_id = str(uuid.uuid4())
-            self.broker.invoke_async(fn.name, event, "lambda:invoke", request_id=request_id)
+            try:
+                self.broker.invoke_async(fn.name, event, "lambda:event", request_id=request_id)
+            except RedisError as exc:  # the async queue is unreachable: Lambda's own fault, not the caller's
+                raise InvokeError("ServiceException", 500, f"the asynchronous queue is unreachable: {exc}",
+                                  "Service") from None
             return Response(status=202, headers={"x-amzn-RequestId": request_id})
         if kind != "RequestResponse":
             raise InvokeError("InvalidParameterValueException", 400,
@@ -111,7 +116,8 @@ class InvokeApi:
                               f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
         event = _payload(body)
         with collected() as output:
-            inv = self.runtime.invoke(fn.name, event, trigger="lambda:invoke")
+            # "invoke": a caller waits, so a function at its concurrency limit is throttled at once (429).
+            inv = self.runtime.invoke(fn.name, event, trigger="invoke")
         if isinstance(inv.error, Throttled):
             raise InvokeError("TooManyRequestsException", 429, str(inv.error) or "Rate Exceeded.")
         data, error = response_body(inv)
@@ -121,7 +127,7 @@ class InvokeApi:
         if error is not None:
             resp.headers["X-Amz-Function-Error"] = "Unhandled"
         if request.headers.get("X-Amz-Log-Type") == "Tail":
-            log = lambda_log(inv, fn.memory_size, "".join(output), error_lines(error) if error else [])
+            log = lambda_log(inv, fn.memory_size, output, error_lines(error) if error else [])
             resp.headers["X-Amz-Log-Result"] = tail(log)
         return resp
 

@@ -78,6 +78,8 @@ def invoke_async(function: str, event: Any, trigger: str) -> Any:
     if expired(fn, attempt):
         log.error("%s: event %s is older than MaximumEventAgeInSeconds (%.0f s) after %d attempt(s); not invoked",
                   function, request_id, attempt.age_seconds, attempt.number - 1)
+        if job is not None:
+            job.retries_left = 0  # an aged-out event is not retried (the worker reads this job object)
         return _failed(job, fn, event, None, "EventAgeExceeded", attempt.number - 1, request_id)
     inv = rt.invoke(function, event, trigger=trigger)
     if inv.ok:

@@ -1,9 +1,10 @@
 """The log of one invocation, as `X-Amz-Log-Type: Tail` returns it: START, the function's output,
 END and REPORT, of which Lambda sends the last 4 KB, base64-encoded.
 
-A runtime that collects its environment's output gives it as `Invocation.log`; otherwise what the
-handler prints or logs while it runs is collected here. The handler runs in a copy of the invoking
-context (a sandbox thread copies it), so a ContextVar marks whose output a write is.
+Where the log comes from, in order: `Invocation.log` when the runtime gives it; the runtime's own
+log lines (logger `lightbox.function`: an execution environment's START/END/REPORT and output, each
+naming the request id); else what the handler prints or logs while it runs in this process (a
+sandbox thread runs in a copy of the invoking context, so a ContextVar marks whose output a write is).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from lightbox.runtime.invoke import Invocation
@@ -24,6 +26,16 @@ from lightbox.runtime.invoke import Invocation
 TAIL_BYTES = 4096
 _buffer: ContextVar[list[str] | None] = ContextVar("lightbox_log_tail", default=None)
 _install_lock = threading.Lock()
+# The logger environments write a function's log to, from threads of their own: collected for every
+# open invocation, and sorted out by request id afterwards.
+RUNTIME_LOGGER = "lightbox.function"
+_runtime_lines: list[list[str]] = []
+
+
+@dataclass
+class Collected:
+    output: list[str] = field(default_factory=list)  # written by the handler in this context
+    runtime: list[str] = field(default_factory=list)  # the runtime's log lines meanwhile
 
 
 class _Tee:
@@ -51,6 +63,11 @@ class _Records(logging.Handler):
                                             "%Y-%m-%dT%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == RUNTIME_LOGGER:
+            line = record.getMessage()
+            for lines in list(_runtime_lines):
+                lines.append(line)
+            return
         buf = _buffer.get()
         if buf is not None and not record.name.startswith(("lightbox", "werkzeug", "rq")):
             buf.append(self.format(record) + "\n")
@@ -71,21 +88,38 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def collected() -> Iterator[list[str]]:
-    """What the handler writes while this block runs (its own output only)."""
+def collected() -> Iterator[Collected]:
+    """What the handler writes, and the runtime logs, while this block runs."""
     _install()
-    buf: list[str] = []
-    token = _buffer.set(buf)
+    out = Collected()
+    token = _buffer.set(out.output)
+    with _install_lock:
+        _runtime_lines.append(out.runtime)
     try:
-        yield buf
+        yield out
     finally:
         _buffer.reset(token)
+        with _install_lock:
+            _runtime_lines.remove(out.runtime)
 
 
-def lambda_log(inv: Invocation, memory_size: int, output: str, error_lines: list[str]) -> str:
+def _runtime_log(inv: Invocation, lines: list[str]) -> str | None:
+    """The runtime's own log of this invocation (`[Fn] START RequestId: ...`), if it wrote one."""
+    mine = [line.partition("] ")[2] if line.startswith("[") else line for line in lines if inv.request_id in line]
+    if not any(line.startswith(f"START RequestId: {inv.request_id}") for line in mine):
+        return None
+    return "".join(f"{line}\n" for line in mine)
+
+
+def lambda_log(inv: Invocation, memory_size: int, collected: Collected, error_lines: list[str]) -> str:
     """The invocation's log as Lambda writes it to CloudWatch."""
     given = getattr(inv, "log", None)  # a runtime that keeps its environment's output
-    body = given if isinstance(given, str) else output + "".join(f"{line}\n" for line in error_lines)
+    if isinstance(given, str):
+        return given
+    written = _runtime_log(inv, collected.runtime)
+    if written is not None:
+        return written
+    body = "".join(collected.output) + "".join(f"{line}\n" for line in error_lines)
     duration = inv.duration_ms
     report = (f"REPORT RequestId: {inv.request_id}\tDuration: {duration:.2f} ms\t"
               f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {memory_size} MB")

@@ -46,7 +46,7 @@ def error_payload(inv: Invocation) -> dict[str, Any]:
     error = inv.error
     assert error is not None
     message = str(error)
-    if isinstance(error, InvocationTimeout):  # Lambda's words for a timeout name the request
+    if isinstance(error, InvocationTimeout) and "RequestId" not in message:  # Lambda's words name the request
         message = f"RequestId: {inv.request_id} Error: {message}"
     return {"errorMessage": message, "errorType": error_type(error), "requestId": inv.request_id,
             "stackTrace": _stack_trace(error)}

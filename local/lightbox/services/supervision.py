@@ -8,6 +8,8 @@ Two mechanisms, because each misses something:
   other in a thread and ends itself on EOF, which the kernel delivers when the parent ends in any
   way. It also reaches what PDEATHSIG misses: processes forked inside a child (RQ's scheduler),
   through an at-fork hook, and children started from a thread that ends before the process.
+  A forked process follows the lifeline only: RQ's scheduler outlives a worker that is killed (it
+  keeps the scheduler lock alive, so retries keep being scheduled, as before) but not `lightbox up`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ _PR_SET_PDEATHSIG = 1
 _libc: Any = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 _lifeline: tuple[int, int] | None = None  # (read end for children, write end held here)
 _lock = threading.Lock()
-_forker: list[tuple[int, bool]] = [(0, False)]  # (the forking process, whether from its main thread)
 
 
 def _die_with(parent: int) -> None:
@@ -79,19 +80,6 @@ def _watch(fd: int) -> None:
     threading.Thread(target=wait, name="lightbox-lifeline", daemon=True).start()
 
 
-def _before_fork() -> None:
-    _forker[0] = (os.getpid(), _from_main_thread())
-
-
-def _after_fork_in_child(fd: int) -> None:
-    # A fork keeps only the forking thread: watch the lifeline again, and die with the forking process
-    # when that was its main thread (RQ forks its scheduler from there).
-    parent, from_main = _forker[0]
-    if from_main:
-        _die_with(parent)
-    _watch(fd)
-
-
 def follow_lifeline() -> None:
     """In a child started with child_options: end when the parent ends, and so do processes forked here."""
     given = os.environ.get(config.LIFELINE_VAR)
@@ -105,4 +93,5 @@ def follow_lifeline() -> None:
     if not inherited:  # the variable came along, the pipe did not (a process started some other way)
         return
     _watch(fd)
-    os.register_at_fork(before=_before_fork, after_in_child=lambda: _after_fork_in_child(fd))
+    # A fork keeps only the forking thread: a forked process watches the lifeline again.
+    os.register_at_fork(after_in_child=lambda: _watch(fd))

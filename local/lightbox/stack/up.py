@@ -241,7 +241,8 @@ class Stack:
 
     # -- stop ----------------------------------------------------------------------------
     def stop(self) -> None:
-        """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS."""
+        """Everything this stack started, within config.WORKER_STOP_SECONDS + SERVICE_STOP_SECONDS (+ the
+        gateway's half-second poll)."""
         if hasattr(self, "function_urls"):
             self.function_urls.stop()
         for t in self._threads:

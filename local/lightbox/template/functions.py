@@ -139,13 +139,15 @@ def build_function(scope: Scope, res: Res) -> None:
 
 def build_invoke_config(scope: Scope, res: Res) -> None:
     p, name = res.props, res.name
+    # Made by SAM from a function's EventInvokeConfig: lines name the property as the user wrote it.
+    sam = "EventInvokeConfig." if res.user_type.startswith("AWS::Serverless::") else ""
     destinations = checks.mapping(p.get("DestinationConfig"), name, "DestinationConfig")
 
     def destination(key: str) -> str | None:
         target = checks.mapping(destinations.get(key), name, f"DestinationConfig.{key}").get("Destination")
         arn = checks.optional_string(target, name, f"DestinationConfig.{key}.Destination")
         if arn and _service(arn) not in _DESTINATIONS:
-            scope.load.finding(res, f"DestinationConfig.{key}.Destination",
+            scope.load.finding(res, f"{sam}DestinationConfig.{key}.Destination",
                                f"{arn}: destinations on this service are not emulated (emulated: SQS, SNS, "
                                "EventBridge, Lambda); records for it are logged instead")
         return arn
@@ -157,5 +159,10 @@ def build_invoke_config(scope: Scope, res: Res) -> None:
         on_success=destination("OnSuccess"),
         on_failure=destination("OnFailure"),
     )
+    for prop, value, low, high in (("MaximumRetryAttempts", config.maximum_retry_attempts, 0, 2),
+                                   ("MaximumEventAgeInSeconds", config.maximum_event_age_seconds, 60, 21600)):
+        if value is not None and not low <= value <= high:
+            scope.load.finding(res, f"{sam}{prop}", f"{value} is outside {low}-{high}; AWS would refuse it at "
+                                                    "deploy (used as given here)", kind="warning")
     function = checks.string(p.get("FunctionName"), name, "FunctionName")
     scope.load.invoke_configs.append((function, config, res))

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest.mock import create_autospec
 
 import pytest
+from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
 from template_helpers import lines, load
 
-from lightbox.exceptions import InvocationTimeout
-from lightbox.lambda_.api import InvokeError, resolve
+from lightbox.exceptions import InvocationTimeout, Throttled
+from lightbox.lambda_.api import InvokeError, blueprint, resolve
 from lightbox.lambda_.asynchronous import Attempt, expired
 from lightbox.lambda_.destinations import record
-from lightbox.lambda_.logtail import lambda_log, tail
+from lightbox.lambda_.logtail import Collected, lambda_log, tail
 from lightbox.lambda_.payloads import error_payload, response_body
-from lightbox.runtime.invoke import Invocation
+from lightbox.runtime.invoke import Invocation, Runtime
+from lightbox.sqs.queues import Broker
 from lightbox.template.model import EventInvokeConfig, Template
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function"
@@ -93,10 +97,20 @@ def test_an_event_older_than_its_maximum_age_is_not_invoked(template: Template) 
 
 def test_the_log_has_start_end_report_and_its_tail_is_the_last_4_kb() -> None:
     inv = Invocation("Fn", "req", result=1, duration_ms=1.2)
-    log = lambda_log(inv, 128, "hello\n", [])
+    log = lambda_log(inv, 128, Collected(output=["hello\n"]), [])
     assert log.splitlines()[:3] == ["START RequestId: req Version: $LATEST", "hello", "END RequestId: req"]
     assert "Billed Duration: 2 ms\tMemory Size: 128 MB" in log
     assert len(tail("x" * 5000)) == len(tail("x" * 4096))
+
+
+def test_a_runtime_that_writes_lambdas_log_itself_is_taken_at_its_word() -> None:
+    """An execution environment's lines (logger lightbox.function, `[Fn] line`), this request's only."""
+    runtime = ["[Fn] START RequestId: req Version: $LATEST", "[Other] START RequestId: other Version: $LATEST",
+               "[Fn] req\thello", "[Fn] END RequestId: req",
+               "[Fn] REPORT RequestId: req\tDuration: 1.00 ms\tMax Memory Used: 40 MB"]
+    log = lambda_log(Invocation("Fn", "req"), 128, Collected(output=["ignored\n"], runtime=runtime), [])
+    assert log.splitlines() == ["START RequestId: req Version: $LATEST", "req\thello", "END RequestId: req",
+                                "REPORT RequestId: req\tDuration: 1.00 ms\tMax Memory Used: 40 MB"]
 
 
 def test_destinations_the_emulator_cannot_reach_get_a_line(tmp_path: Path) -> None:
@@ -126,3 +140,48 @@ def test_destinations_the_emulator_cannot_reach_get_a_line(tmp_path: Path) -> No
     ]
     assert t.function("Fn").event_invoke_config == EventInvokeConfig(
         None, 60, "arn:aws:sqs:us-east-1:000000000000:Q", "arn:aws:s3:::bucket")
+
+
+def test_retry_and_age_limits_aws_refuses_get_a_line(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties:
+            Handler: app.handler
+            CodeUri: fn/
+            Runtime: python3.12
+            EventInvokeConfig: {MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 30}
+    """)
+    assert lines(t) == [
+        "Fn (AWS::Serverless::Function): EventInvokeConfig.MaximumRetryAttempts: 5 is outside 0-2; AWS would refuse "
+        "it at deploy (used as given here)",
+        "Fn (AWS::Serverless::Function): EventInvokeConfig.MaximumEventAgeInSeconds: 30 is outside 60-21600; AWS "
+        "would refuse it at deploy (used as given here)",
+    ]
+
+
+def test_a_throttled_invocation_is_429_too_many_requests(template: Template) -> None:
+    """The HTTP side of a throttle (a runtime that limits concurrency refuses with Throttled)."""
+    runtime = create_autospec(Runtime, instance=True)
+    runtime.template = template
+    runtime.invoke.return_value = Invocation("Fn", "r", error=Throttled("Rate Exceeded."))
+    app = Flask("t")
+    app.register_blueprint(blueprint(runtime, create_autospec(Broker, instance=True)))
+    resp = app.test_client().post("/2015-03-31/functions/Fn/invocations", data=b"{}")
+    assert (resp.status_code, resp.headers["x-amzn-ErrorType"]) == (429, "TooManyRequestsException")
+    assert resp.get_json() == {"Type": "User", "message": "Rate Exceeded."}
+    runtime.invoke.side_effect = Throttled("Rate Exceeded.")  # refused before it started
+    assert app.test_client().post("/2015-03-31/functions/Fn/invocations").status_code == 429
+
+
+def test_an_event_the_async_queue_cannot_take_is_a_service_exception(template: Template) -> None:
+    broker = create_autospec(Broker, instance=True)
+    broker.invoke_async.side_effect = RedisConnectionError("Connection refused")
+    runtime = create_autospec(Runtime, instance=True)
+    runtime.template = template
+    app = Flask("t")
+    app.register_blueprint(blueprint(runtime, broker))
+    resp = app.test_client().post("/2015-03-31/functions/Fn/invocations", headers={"X-Amz-Invocation-Type": "Event"})
+    assert (resp.status_code, resp.headers["x-amzn-ErrorType"]) == (500, "ServiceException")
+    assert resp.get_json()["Type"] == "Service"
+    runtime.invoke.assert_not_called()

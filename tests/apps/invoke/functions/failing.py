@@ -1,4 +1,5 @@
 import os
+import time
 
 import redis
 
@@ -19,3 +20,8 @@ def maybe(event, context):
     if event.get("fail"):
         return handler(event, context)
     return {"fine": event.get("id")}
+
+
+def slow(event, context):
+    time.sleep(1.2)
+    return handler(event, context)
