@@ -115,7 +115,7 @@ class Runtime:
     def warm(self) -> None:
         """Import every function now (what `up` did before environments)."""
         for name, fn in self.template.functions.items():
-            if fn.handler_found and unsupported(fn) is None:
+            if fn.handler_found and in_process_problem(fn) is None:
                 self.load(name)
 
     def describe(self) -> list[str]:
@@ -163,7 +163,7 @@ class Runtime:
                 del sys.modules[mod_name]
 
     def _import(self, fn: Function) -> _Loaded:
-        reason = unsupported(fn)
+        reason = in_process_problem(fn)
         if reason:
             raise HandlerNotFound(f"{fn.name}: {reason}")
         mtimes = source_mtimes(self._paths(fn)) if self.hot_reload else {}
@@ -259,18 +259,22 @@ class Runtime:
 
 
 def unsupported(fn: Function) -> str | None:
-    """Why `fn` cannot run here, or None. This runtime runs Python handlers in-process; Node.js and
-    custom runtimes need environment processes."""
-    reason = support.unsupported(fn)
-    if reason is None and not fn.runtime.startswith("python"):
-        return f"{fn.runtime} functions are not run (only python3.x runs here yet); invocations fail"
-    return reason
+    """Why `fn` cannot run in execution environments (what `up` runs), or None (runtimes/support.py)."""
+    return support.unsupported(fn)
+
+
+def in_process_problem(fn: Function) -> str | None:
+    """Why `fn` cannot run on a thread of this process: a runtime other than Python needs an environment."""
+    if reason := unsupported(fn):
+        return reason
+    if not fn.runtime.startswith("python"):
+        return f"{fn.runtime} functions run only in execution environments, not in-process; invocations fail here"
+    return None
 
 
 def runtime_findings(template: Template) -> list[Finding]:
-    """One line per function this runtime will not run, or runs on another version, as `up` and `validate`
-    print them."""
-    return support.runtime_findings(template, unsupported)
+    """One line per function that will not run, or runs on another version, as `up` and `validate` print them."""
+    return support.runtime_findings(template)
 
 
 def build_runtime(settings: Settings, isolation: str = "process") -> Runtime:

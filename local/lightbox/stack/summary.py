@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from lightbox.runtime.invoke import runtime_findings, unsupported
+from lightbox.runtime.runtimes.support import version_warnings
 from lightbox.stack.up import Stack
 from lightbox.template.model import Finding, HttpRoute, Template
 
@@ -18,6 +19,7 @@ def findings(template: Template, verbose: bool = False) -> list[Finding]:
 
 def finding_lines(template: Template, verbose: bool = False) -> list[str]:
     lines = [f"lightbox: {note}" for note in template.notes]
+    lines.extend(version_warnings(template))  # the language version each function runs on, where it differs
     shown = findings(template, verbose)
     if shown:
         lines.append("not emulated (--strict refuses these):")

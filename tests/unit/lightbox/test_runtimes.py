@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from template_helpers import load
 
+from lightbox.runtime.environments import faults
 from lightbox.runtime.runtimes import layers, node, provided, python, support
 from lightbox.template.model import Function
 
@@ -145,8 +146,22 @@ def test_every_runtime_that_does_not_run_here_is_one_line(tmp_path: Path, monkey
         f"Ruby ({FN}): Runtime: ruby3.3: this runtime is not run here (runs: {runs}); invocations fail",
         f"Image ({FN}): PackageType: PackageType Image functions are not run (they need a container runtime); "
         "invocations fail",
-        f"Node ({FN}): Runtime: runs on node v18.20.0 (the `node` on PATH), not nodejs20.x",
         f"Custom ({FN}): CodeUri: {tmp_path / 'fn' / 'bootstrap'} is not executable (chmod +x it); invocations fail "
         "with Runtime.InvalidEntrypoint, as on Lambda",
     ]
-    assert [f.kind for f in support.runtime_findings(t)] == ["not-emulated"] * 4 + ["warning"] * 2
+    assert [f.kind for f in support.runtime_findings(t)] == ["not-emulated"] * 4 + ["warning"]
+    # what this machine runs them on is a warning of its own, which --strict does not refuse
+    assert support.version_warnings(t) == [
+        f"lightbox: warning: Node ({FN}): Runtime: runs on node v18.20.0 (the `node` on PATH), not nodejs20.x"]
+
+
+def test_a_nodejs_error_is_returned_as_its_runtime_posted_it() -> None:
+    posted = {"errorType": "PaymentDeclined", "errorMessage": "declined",
+              "trace": ["PaymentDeclined: declined", "    at exports.handler (/task/index.js:9:9)"]}
+    error = faults.from_payload(posted)
+    assert (error.error_type, error.message) == ("PaymentDeclined", "declined")
+    assert error.payload("req-1") == posted  # Lambda's Node.js shape, not Python's stackTrace/requestId
+    assert error.traceback_text() == "PaymentDeclined: declined\n    at exports.handler (/task/index.js:9:9)\n"
+    python_error = faults.from_payload({"errorType": "ValueError", "errorMessage": "bad", "stackTrace": ["  x\n"]})
+    assert python_error.payload("req-1") == {"errorMessage": "bad", "errorType": "ValueError", "requestId": "req-1",
+                                             "stackTrace": ["  x\n"]}

@@ -19,7 +19,8 @@ from lightbox.runtime.environments.handlers import check_python_handler
 from lightbox.runtime.environments.invocation import Pending
 from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
 from lightbox.runtime.environments.runtimes import launcher_for
-from lightbox.runtime.invoke import Runtime, source_mtimes
+from lightbox.runtime.invoke import Runtime, source_mtimes, unsupported
+from lightbox.runtime.runtimes import launchers  # noqa: F401 - registers Node.js and provided.*
 from lightbox.template.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
@@ -51,8 +52,9 @@ class ProcessRuntime(Runtime):
     # -- pools -------------------------------------------------------------------------------
     def _spec(self, fn: Function) -> Spec:
         launcher = launcher_for(fn)
-        if launcher is None or fn.package_type == "Image":
-            raise FunctionError(f"{fn.name}: runtime {fn.runtime or fn.package_type} is not run here",
+        reason = unsupported(fn)  # runtimes/support.py: what runs here, and why not
+        if reason or launcher is None:
+            raise FunctionError(f"{fn.name}: {reason or f'runtime {fn.runtime} is not run here'}",
                                 "Runtime.InvalidRuntime")
         base = {**os.environ, **self.environment(fn)}
         return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
