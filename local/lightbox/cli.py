@@ -71,7 +71,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from redis import Redis
 
-    from lightbox.queueing.worker import run_worker
+    from lightbox.queueing.worker import event_functions, run_worker
     from lightbox.runtime.environ import install_scoped_environ
     from lightbox.runtime.invoke import build_runtime
 
@@ -80,7 +80,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise LightboxError("lightbox worker needs REDIS_URL (or --redis-url)")
     install_scoped_environ()
     _serve_metrics(args)
-    run_worker(build_runtime(settings), Redis.from_url(settings.redis_url), burst=args.burst)
+    runtime = build_runtime(settings)
+    runtime.warm(event_functions(runtime.template), wait=True)
+    run_worker(runtime, Redis.from_url(settings.redis_url), burst=args.burst)
     return 0
 
 

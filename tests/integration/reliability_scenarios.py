@@ -284,3 +284,29 @@ def load_with_kills(stack: PhotoStack, photos: int = 60, clients: int = 10, kill
                      f"+ {len(dlq - transient)} whose last receive was killed (resumed by reconcile); "
                      f"{len(unfinished)} resumed in all; jobs left: {unsettled or 0}")
     return outcome, facts
+
+
+STAGE_FAULTS = ROOT / "tests" / "integration" / "stage_faults"
+
+
+def stage_fault_env(fault: str, function: str = "MetadataFunction") -> dict[str, str]:
+    """PhotoStack.start(env=...) for a stage whose first receive of each message crashes its
+    process (`crash`: os._exit(3)) or loops past its Timeout (`loop`): stage_faults/sitecustomize.py."""
+    return {"PYTHONPATH": str(STAGE_FAULTS), "LIGHTBOX_TEST_STAGE_FAULT": f"{function}:{fault}"}
+
+
+def stage_fault(stack: PhotoStack, fault: str, photos: int = 4) -> Outcome:
+    """The stage's environment dies on the first receive of each message (Runtime.ExitError, or
+    Sandbox.Timedout and killed); the message is received again, in a new environment, and the
+    photo completes. Workers keep serving throughout."""
+    what = "crashes its process (os._exit)" if fault == "crash" else "is stuck in a loop past its Timeout"
+    outcome = Outcome(f"a stage that {what} on each message's first receive")
+    uploads = _uploads(stack, photos)
+    ids = [u.photo_id for u in uploads]
+    stack.deliver(uploads)
+    judge(stack, outcome, ids, timeout=240)
+    alive = all(w.poll() is None for w in stack.workers)
+    error = "Runtime.ExitError" if fault == "crash" else "Sandbox.Timedout"
+    outcome.notes = (f"each photo's metadata message failed once ({error}) and was received again; "
+                     f"workers kept serving: {alive}")
+    return outcome

@@ -323,3 +323,22 @@ def test_lightbox_up_serves_through_environments(up: UpProcess, tmp_path: Path) 
     pids = set(_bootstraps(up.proc.pid)) | set(warmed)
     assert up.stop() == 0
     until(lambda: not any(alive(p) for p in pids))
+
+
+def test_next_carries_the_trace_client_context_and_identity(runtime: ProcessRuntime) -> None:
+    from lightbox.logs import trace_id
+    from lightbox.runtime.environments.runtime import invocation_headers
+
+    trace_token = trace_id.set("Root=1-5e1b4151-5ac6c58dc39a9d7b4c5d3e2f")
+    headers_token = invocation_headers.set({
+        "Lambda-Runtime-Client-Context": json.dumps({"custom": {"k": "v"}, "client": {}, "env": {}}),
+        "Lambda-Runtime-Cognito-Identity": json.dumps({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "p"})})
+    try:
+        seen = body(runtime.invoke("AlphaFunction", {}))
+    finally:
+        invocation_headers.reset(headers_token)
+        trace_id.reset(trace_token)
+    assert seen["client_custom"] == {"k": "v"} and seen["identity"] == "id-1"
+    assert seen["trace"] == "Root=1-5e1b4151-5ac6c58dc39a9d7b4c5d3e2f"
+    plain = body(runtime.invoke("AlphaFunction", {}))
+    assert plain["client_custom"] is None and plain["identity"] is None and plain["trace"] is None

@@ -257,3 +257,55 @@ def test_strict_fails_a_test_whose_template_has_something_not_emulated(pytester:
     result.stdout.fnmatch_lines(["*lightbox: error: Table: tables are not created locally yet; calls to it from "
                                  "functions fail (AWS::Serverless::SimpleTable; not emulated, and --strict "
                                  "refuses it)"])
+
+
+SIBLINGS = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: python3.11, Handler: app.handler, Timeout: 5}
+Resources:
+  AFunction:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: a/}
+  BFunction:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: b/}
+"""
+
+
+@pytest.fixture
+def siblings(pytester: pytest.Pytester) -> pytest.Pytester:
+    """Two functions whose folders each hold a `helper.py`: one sys.modules would give both the same."""
+    pytester.makefile(".yaml", template=SIBLINGS)
+    for folder in ("a", "b"):
+        pytester.mkdir(folder)
+        (pytester.path / folder / "helper.py").write_text(f"NAME = {folder!r}\n")
+        (pytester.path / folder / "app.py").write_text("import helper\n\ndef handler(event, context):\n"
+                                                       "    return helper.NAME\n")
+    pytester.makepyfile(textwrap.dedent("""
+        import pytest
+
+        def test_each_function_its_own_helper(lightbox):
+            assert lightbox.invoke("AFunction", {}) == "a"
+            assert lightbox.invoke("BFunction", {}) == "b"
+
+        @pytest.mark.lightbox_isolation("process")
+        def test_marked_for_environments(lightbox):
+            assert [lightbox.invoke(f, {}) for f in ("BFunction", "AFunction")] == ["b", "a"]
+    """))
+    return pytester
+
+
+def test_in_process_refuses_functions_that_share_a_module_name(siblings: pytest.Pytester,
+                                                               lightbox_servers: TestServers) -> None:
+    result = run(siblings, lightbox_servers)
+    result.assert_outcomes(passed=1, errors=1)  # the marked test runs in environments
+    result.stdout.fnmatch_lines(["*lightbox: error: in-process, functions share one sys.modules and would run each "
+                                 "other's modules: module `helper` is in the code of AFunction (*/a) and BFunction "
+                                 "(*/b). run it with --lightbox-isolation=process, or mark the test "
+                                 '@pytest.mark.lightbox_isolation("process")*'])
+
+
+def test_isolation_process_runs_each_function_in_its_own_environment(siblings: pytest.Pytester,
+                                                                     lightbox_servers: TestServers) -> None:
+    run(siblings, lightbox_servers, "--lightbox-isolation=process").assert_outcomes(passed=2)

@@ -15,6 +15,8 @@ from reliability_scenarios import (
     s3_down,
     s3_down_past_every_retry,
     sqlite_locked,
+    stage_fault,
+    stage_fault_env,
     worker_killed_mid_stage,
 )
 
@@ -76,3 +78,18 @@ def test_s3_down_past_every_retry_fails_the_photos_in_flight_and_only_they_are_d
     assert outcome.lost == 0 and outcome.failed >= 1 and outcome.completed + outcome.failed == 10, outcome.detail
     assert facts["dlq"] == facts["transient_failures"]
     assert all("stayed unavailable" in told for told in outcome.detail.values())  # no endpoint URLs, no traceback
+
+
+@pytest.mark.parametrize("fault", ["crash", "loop"])
+def test_a_stage_that_crashes_or_loops_fails_that_receive_and_the_photo_completes(
+        s3_server: ManagedProcess, tmp_path: Path, fault: str) -> None:
+    stack = PhotoStack.start(tmp_path, s3_server.url, env=stage_fault_env(fault))
+    try:
+        outcome = stage_fault(stack, fault, photos=2)
+        assert all(w.poll() is None for w in stack.workers)  # the workers themselves never went down
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker*.log"))
+    finally:
+        stack.stop()
+    assert (outcome.completed, outcome.failed, outcome.lost) == (2, 0, 0), outcome.detail
+    told = "Runtime exited with error: exit status 3" if fault == "crash" else "Task timed out after 30.00 seconds"
+    assert logs.count(told) >= 2  # once per photo, then it was received again

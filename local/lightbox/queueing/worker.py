@@ -26,7 +26,7 @@ from lightbox import config
 from lightbox.queueing import jobs
 from lightbox.queueing.queue import LightboxQueue, claim
 from lightbox.runtime.invoke import Runtime
-from lightbox.template.model import Template
+from lightbox.template.model import HttpRoute, Template
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,14 @@ def worker_queues(template: Template, connection: Redis) -> list[Queue]:
     consumed = {t.queue for f in template.functions.values() for t in f.of_kind_sqs()}
     return [LightboxQueue(q, connection=connection, serializer=JSONSerializer)
             for q in (*sorted(consumed), config.ASYNC_QUEUE)]
+
+
+def event_functions(template: Template) -> list[str]:
+    """The functions a worker runs: those with a trigger that is not an HTTP route (queues, bucket
+    events, schedules). A worker starts their environments before it takes its first job, as it
+    imported them before environments: the first message does not wait for a cold start."""
+    return [name for name, fn in template.functions.items()
+            if any(not isinstance(t, HttpRoute) for t in fn.triggers)]
 
 
 def run_worker(runtime: Runtime, connection: Redis, *, burst: bool = False, name: str | None = None) -> bool:

@@ -20,7 +20,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -112,9 +112,10 @@ class Runtime:
     def load(self, name: str) -> Callable[[Any, Any], Any]:
         return self._load(name).handler
 
-    def warm(self) -> None:
-        """Import every function now (what `up` did before environments)."""
-        for name, fn in self.template.functions.items():
+    def warm(self, names: Iterable[str] | None = None, wait: bool = False) -> None:
+        """Import these functions (default: all) now, before their first invocation."""
+        for name in self.template.functions if names is None else names:
+            fn = self.template.functions[name]
             if fn.handler_found and in_process_problem(fn) is None:
                 self.load(name)
 
@@ -268,7 +269,8 @@ def in_process_problem(fn: Function) -> str | None:
     if reason := unsupported(fn):
         return reason
     if not fn.runtime.startswith("python"):
-        return f"{fn.runtime} functions run only in execution environments, not in-process; invocations fail here"
+        return (f"{fn.runtime} functions run only in execution environments, not in-process (in the pytest plugin: "
+                "--lightbox-isolation=process, or @pytest.mark.lightbox_isolation(\"process\"))")
     return None
 
 

@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 
 from lightbox.apigateway.gateway import create_app
 from lightbox.config import Settings, function_env
+from lightbox.exceptions import LightboxError
 from lightbox.queueing import jobs
 from lightbox.queueing.worker import LightboxWorker, worker_queues
 from lightbox.s3 import poller as s3_poller
@@ -30,6 +31,7 @@ from lightbox.sqs.api import blueprint as sqs_blueprint
 from lightbox.sqs.queues import Broker, DeadLetter
 from lightbox.template.loader import load_template
 from lightbox.template.model import Template
+from lightbox.testing.isolation import RecordingProcessRuntime, collision_message
 from lightbox.testing.recording import InvocationLogHandler, InvocationRecord, RecordingRuntime
 from lightbox.testing.servers import TestServers
 
@@ -102,7 +104,7 @@ class Lightbox:
     """The emulator for one test, on servers reset for it; `close()` when done."""
 
     def __init__(self, servers: TestServers, template_path: Path,
-                 parameters: Mapping[str, str] | None = None) -> None:
+                 parameters: Mapping[str, str] | None = None, isolation: str = "thread") -> None:
         self.servers = servers
         # The gateway listens for real: functions send to queues with boto3, over HTTP, to its SQS API.
         self.url = servers.gateway_url
@@ -111,7 +113,14 @@ class Lightbox:
                             retry_base=0.0, hot_reload=False, parameter_overrides=dict(parameters or {}))
         self.template: Template = load_template(template_path, parameter_overrides=settings.parameter_overrides,
                                                 sqs_endpoint=settings.public_sqs_endpoint)
-        self.runtime = RecordingRuntime(self.template, env=function_env(settings))
+        if isolation == "process":  # environments, as `lightbox up` runs them
+            self.runtime: RecordingRuntime | RecordingProcessRuntime = RecordingProcessRuntime(
+                self.template, env=function_env(settings))
+        else:
+            shared = collision_message(self.template)
+            if shared:
+                raise LightboxError(shared)
+            self.runtime = RecordingRuntime(self.template, env=function_env(settings))
         self.redis = Redis.from_url(servers.redis_url)
         self.broker = Broker(self.template, self.redis, retry_base=0.0)
         api = SqsApi(self.broker, lambda: settings.public_sqs_endpoint)

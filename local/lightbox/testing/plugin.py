@@ -3,7 +3,8 @@
 Loaded in every pytest run once lightbox is installed, so nothing here starts a server unless a
 test asks for `lightbox` or `lightbox_servers`. Which template: the `lightbox_template` marker >
 `--lightbox-template` > `template.yaml` in the rootdir; parameter overrides: the marker's
-`parameters=` > the `lightbox_parameters` fixture (override it in a conftest).
+`parameters=` > the `lightbox_parameters` fixture (override it in a conftest). How handlers run:
+the `lightbox_isolation` marker > `--lightbox-isolation` > in the test's process (testing/isolation.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use this Redis instead of starting one; its database is flushed before each test")
     group.addoption("--lightbox-s3-endpoint", default=None, metavar="URL",
                     help="use this moto server instead of starting one; it is reset before each test")
+    group.addoption("--lightbox-isolation", default="thread", choices=["thread", "process"],
+                    help="thread (default): handlers run in the test's process; process: each function in "
+                         "execution environment processes, exactly as `lightbox up` runs them")
     group.addoption("--lightbox-strict", action="store_true", default=False,
                     help="fail a test whose template has anything that is not emulated (as `lightbox up --strict`)")
 
@@ -35,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "lightbox_template(path=None, parameters=None): the SAM template (relative to the rootdir) "
                    "and parameter overrides the `lightbox` fixture uses for this test")
+    config.addinivalue_line(
+        "markers", "lightbox_isolation(mode): 'process' runs this test's functions in execution environments "
+                   "as `lightbox up` does; 'thread' in the test's own process (the default)")
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +84,10 @@ def lightbox(request: pytest.FixtureRequest, lightbox_servers: TestServers,
 
     lightbox_servers.reset()
     try:
-        box = Lightbox(lightbox_servers, template, parameters)
+        isolation_marker = request.node.get_closest_marker("lightbox_isolation")
+        isolation = (isolation_marker.args[0] if isolation_marker and isolation_marker.args
+                     else request.config.getoption("lightbox_isolation"))
+        box = Lightbox(lightbox_servers, template, parameters, isolation=isolation)
     except LightboxError as exc:  # the template's own mistakes: its lines, not a traceback into the plugin
         pytest.fail("\n".join(f"lightbox: error: {line}" for line in str(exc).splitlines()), pytrace=False)
     if request.config.getoption("lightbox_strict"):

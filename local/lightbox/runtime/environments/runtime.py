@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from lightbox import config
 from lightbox.exceptions import FunctionError
 from lightbox.logs import trace_id
 from lightbox.runtime.environments import logs
-from lightbox.runtime.environments.environment import Environment, Spec
+from lightbox.runtime.environments.environment import INIT_TIMEOUT_SECONDS, Environment, Spec
 from lightbox.runtime.environments.handlers import check_python_handler
 from lightbox.runtime.environments.invocation import Pending
 from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
@@ -24,6 +25,11 @@ from lightbox.runtime.runtimes import launchers  # noqa: F401 - registers Node.j
 from lightbox.template.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
+
+# Lambda-Runtime-Client-Context / -Cognito-Identity of the invocation being made (the Invoke API
+# sets them from X-Amz-Client-Context; a mobile SDK's identity), sent by /next as Lambda does.
+invocation_headers: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "lightbox_invocation_headers", default=None)
 
 # Invocations whose caller waits for the answer: throttled at once (429). Any other trigger (a
 # queue, an async invoke) waits for a free environment, as Lambda's pollers and async queue do.
@@ -88,9 +94,12 @@ class ProcessRuntime(Runtime):
 
         return call
 
-    def warm(self) -> None:
-        """One environment per function, started now (SAM's --warm-containers EAGER)."""
-        for fn in self.template.functions.values():
+    def warm(self, names: Iterable[str] | None = None, wait: bool = False) -> None:
+        """One environment per function (default: all), started now (SAM's --warm-containers EAGER);
+        `wait`: return once each has imported its handler (or failed to)."""
+        started: list[Environment] = []
+        for name in self.template.functions if names is None else names:
+            fn = self.template.functions[name]
             try:
                 pool = self.pool(fn)
                 env, _ = pool.acquire(wait=False)
@@ -98,6 +107,10 @@ class ProcessRuntime(Runtime):
                 log.warning("%s: not warmed: %s", fn.name, exc)
                 continue
             pool.release(env)
+            started.append(env)
+        deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
+        while wait and time.monotonic() < deadline and any(e.init_ms is None and not e.dead for e in started):
+            time.sleep(0.01)
 
     def describe(self) -> list[str]:
         lim = self.limits
@@ -133,6 +146,7 @@ class ProcessRuntime(Runtime):
         trace = trace_id.get()
         if trace:
             headers["Lambda-Runtime-Trace-Id"] = trace
+        headers.update(invocation_headers.get() or {})
         pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
         logs.emit(fn.name, logs.start_line(request_id))
         streamed = False

@@ -24,6 +24,9 @@ def handler(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
         "arn": context.invoked_function_arn,
         "memory": context.memory_limit_in_mb,
+        "client_custom": context.client_context.custom if context.client_context else None,
+        "identity": context.identity.cognito_identity_id if context.identity else None,
+        "trace": os.environ.get("_X_AMZN_TRACE_ID"),
         "env": {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "LAMBDA_", "_HANDLER", "TZ"))
                 and "SECRET" not in k},
     }
