@@ -152,3 +152,59 @@ def test_strict_refuses_a_runtime_that_does_not_run_here(tmp_path: Path) -> None
     assert out.returncode == 2, out.stdout
     assert ("lightbox: error: JavaFunction.Runtime: java21: this runtime is not run here" in out.stderr
             and "--strict refuses it" in out.stderr)
+
+
+HOT_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  NodeFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      CodeUri: node/
+      Handler: index.handler
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /node, Method: get}}
+  BashFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2
+      CodeUri: bash/
+      Handler: unused
+      Events:
+        Get: {Type: HttpApi, Properties: {Path: /bash, Method: get}}
+"""
+BASH_BOOTSTRAP = """#!/bin/bash
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  ID=$(curl -sS -D - -o /dev/null "$API/invocation/next" | grep -Fi lambda-runtime-aws-request-id \\
+    | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS -o /dev/null "$API/invocation/$ID/response" --data-binary '{"version": "%s"}'
+done
+"""
+
+
+def test_an_edited_node_or_bash_function_runs_its_new_code(redis_server: ManagedProcess, tmp_path: Path) -> None:
+    (tmp_path / "node").mkdir()
+    (tmp_path / "bash").mkdir()
+    (tmp_path / "template.yaml").write_text(HOT_TEMPLATE)
+    index, bootstrap = tmp_path / "node" / "index.js", tmp_path / "bash" / "bootstrap"
+    index.write_text('exports.handler = async () => ({version: "one"});\n')
+    bootstrap.write_text(BASH_BOOTSTRAP % "one")
+    bootstrap.chmod(0o755)
+    url = redis_server.url.rsplit("/", 1)[0] + "/7"
+    data = tmp_path / "data"
+    data.mkdir()
+    up = start_up(data, ["-t", str(tmp_path / "template.yaml"), "-w", "0", "--redis-url", url], cwd=tmp_path)
+    try:
+        for path in ("/node", "/bash"):
+            assert requests.get(f"{up.url}{path}", timeout=30).json() == {"version": "one"}
+        index.write_text('exports.handler = async () => ({version: "two"});\n')
+        bootstrap.write_text(BASH_BOOTSTRAP % "two")
+        for path in ("/node", "/bash"):
+            deadline = time.monotonic() + 30
+            while (got := requests.get(f"{up.url}{path}", timeout=30).json()) != {"version": "two"}:
+                assert got == {"version": "one"} and time.monotonic() < deadline, up.log_path.read_text()[-2000:]
+                time.sleep(0.2)
+    finally:
+        assert up.stop() == 0, up.log_path.read_text()[-3000:]

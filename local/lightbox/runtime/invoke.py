@@ -14,6 +14,7 @@ import contextvars
 import importlib.util
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -70,14 +71,20 @@ class _Loaded:
     checked_at: float = 0.0
 
 
-def source_mtimes(roots: list[Path]) -> dict[Path, float]:
+def source_mtimes(roots: list[Path], suffixes: tuple[str, ...] | None = (".py",)) -> dict[Path, float]:
+    """Each source file's mtime: those with these suffixes (None: every file); node_modules is not walked."""
     found: dict[Path, float] = {}
     for root in roots:
-        for path in root.rglob("*.py"):
-            try:
-                found[path] = path.stat().st_mtime
-            except OSError:
-                continue
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d != "node_modules"]
+            for name in files:
+                path = Path(folder, name)
+                if suffixes is not None and path.suffix not in suffixes:
+                    continue
+                try:
+                    found[path] = path.stat().st_mtime
+                except OSError:
+                    continue
     return found
 
 

@@ -71,18 +71,22 @@ def test_a_shim_that_does_not_run_is_not_taken(tmp_path: Path, monkeypatch: pyte
     assert python.interpreter("python3.13") == (sys.executable, f"{exe} does not run")
 
 
-def test_node_path_and_native_paths_follow_lambdas_opt_with_later_layers_first(tmp_path: Path) -> None:
+def test_node_path_follows_lambdas_opt_with_later_layers_first(tmp_path: Path) -> None:
     first, second, code = tmp_path / "first", tmp_path / "second", tmp_path / "code"
     for folder in (first / "nodejs/node_modules", second / "nodejs/node_modules", second / "nodejs/node20/node_modules",
-                   first / "bin", second / "lib", code / "lib"):
+                   first / "nodejs/node22/node_modules"):
         folder.mkdir(parents=True)
-    env = node.environment(fn("nodejs20.x", code, [first, second]), {"PATH": "/usr/bin", "LD_LIBRARY_PATH": "/x"})
-    assert env["NODE_PATH"].split(":") == [str(second / "nodejs/node20/node_modules"),
-                                           str(second / "nodejs/node_modules"), str(first / "nodejs/node_modules"),
-                                           str(code)]
-    assert env["PATH"] == f"{first / 'bin'}:/usr/bin"
-    assert env["LD_LIBRARY_PATH"] == f"{second / 'lib'}:{code / 'lib'}:/x"
-    assert layers.native_paths(fn("provided.al2023", code), {}) == {"LD_LIBRARY_PATH": str(code / "lib")}
+    assert node.node_path(fn("nodejs20.x", code, [first, second])) == [
+        str(second / "nodejs/node20/node_modules"), str(second / "nodejs/node_modules"),
+        str(first / "nodejs/node_modules"), str(code)]
+
+
+def test_the_code_folders_lib_is_on_the_library_path_as_var_task_lib(tmp_path: Path) -> None:
+    function = fn("provided.al2023", tmp_path)
+    assert layers.task_libraries(function, {"LD_LIBRARY_PATH": "/x"}) == {}
+    (tmp_path / "lib").mkdir()
+    assert layers.task_libraries(function, {"LD_LIBRARY_PATH": "/x"}) == {"LD_LIBRARY_PATH": f"{tmp_path / 'lib'}:/x"}
+    assert layers.task_libraries(function, {}) == {"LD_LIBRARY_PATH": str(tmp_path / "lib")}
 
 
 def test_a_custom_runtime_runs_its_own_executable_bootstrap(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import os
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments.runtimes import Launch, register
 from lightbox.runtime.runtimes import node, provided
+from lightbox.runtime.runtimes.layers import task_libraries
 from lightbox.template.model import Function
 
 
@@ -18,8 +19,8 @@ def node_launch(fn: Function, _client: str) -> Launch:
     except FileNotFoundError as exc:
         raise FunctionError(f"{fn.name}: {fn.runtime} functions need `node` on PATH, which is not there",
                             "Runtime.InvalidRuntime") from exc
-    return Launch(argv, {"NODE_PATH": os.pathsep.join(node.node_path(fn)),
-                         "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}"})
+    env = {"NODE_PATH": os.pathsep.join(node.node_path(fn)), "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}"}
+    return Launch(argv, {**env, **task_libraries(fn, os.environ)})
 
 
 def provided_launch(fn: Function, _client: str) -> Launch:
@@ -27,7 +28,7 @@ def provided_launch(fn: Function, _client: str) -> Launch:
     problem = provided.problem(fn)
     if problem:
         raise FunctionError(f"{fn.name}: {problem}", "Runtime.InvalidEntrypoint")
-    return Launch(provided.command(fn), {})
+    return Launch(provided.command(fn), task_libraries(fn, os.environ))
 
 
 register("nodejs", node_launch)

@@ -22,6 +22,16 @@ def unsupported(fn: Function) -> str | None:
     return f"{fn.runtime or 'no Runtime'}: this runtime is not run here (runs: {runs}); invocations fail"
 
 
+def sources(fn: Function) -> tuple[str, ...] | None:
+    """The suffixes of the files whose change retires a function's environments (hot reload); None: any file
+    (a custom runtime's bootstrap may be a binary or a script without a suffix)."""
+    if fn.runtime in node.VERSIONS:
+        return (".js", ".mjs", ".cjs", ".json")
+    if fn.runtime in provided.RUNTIMES:
+        return None
+    return (".py",)
+
+
 def mismatch(fn: Function) -> str | None:
     """The warning when `fn` runs, but on another language version than its Runtime asks for."""
     if fn.runtime in python.VERSIONS:
