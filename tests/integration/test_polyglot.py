@@ -138,6 +138,16 @@ def test_a_node_handler_that_throws_fails_with_lambdas_error_shape(app: Polyglot
     assert "PaymentDeclined: card 4242 was declined\n    at exports.handler (" in out.stderr
 
 
+def test_a_node_import_error_fails_that_function_only(app: Polyglot) -> None:
+    resp = requests.get(f"{app.url}/node/broken", timeout=30)
+    assert resp.status_code == 500 and resp.json() == {"message": "Internal Server Error"}
+    failed = [json.loads(line.split("lightbox.invoke ", 1)[1]) for line in app.log().splitlines()
+              if "lightbox.invoke {" in line and '"BrokenFunction"' in line]
+    assert failed[-1]["outcome"] == "Runtime.ImportModuleError"
+    assert failed[-1]["error"].startswith("Error: Cannot find module 'left-pad-was-never-installed'")
+    assert requests.get(f"{app.url}/node/esm", timeout=30).status_code == 200
+
+
 def test_a_runtime_that_does_not_run_here_is_said_at_start_and_its_invocations_fail(app: Polyglot) -> None:
     assert f"  {JAVA_LINE}" in app.log().splitlines()
     resp = requests.get(f"{app.url}/java", timeout=30)
