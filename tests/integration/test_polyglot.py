@@ -21,7 +21,10 @@ import requests
 
 from lightbox.runtime.runtimes import node
 from lightbox.services.processes import ManagedProcess
+from lightbox.testing import TestServers
 from lightbox.testing.up import UpProcess, start_up
+
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "tests" / "apps" / "polyglot" / "template.yaml"
@@ -218,3 +221,34 @@ def test_an_edited_node_or_bash_function_runs_its_new_code(redis_server: Managed
                 time.sleep(0.2)
     finally:
         assert up.stop() == 0, up.log_path.read_text()[-3000:]
+
+
+PLUGIN_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  NodeFunction:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: nodejs20.x, CodeUri: node/, Handler: index.handler}
+"""
+PLUGIN_TESTS = """
+import pytest
+
+@pytest.mark.lightbox_isolation("process")
+def test_node_in_an_environment(lightbox):
+    assert lightbox.invoke("NodeFunction", {"n": 21}) == {"twice": 42}
+
+def test_node_in_process_says_how(lightbox):
+    with pytest.raises(Exception, match="lightbox_isolation"):
+        lightbox.invoke("NodeFunction", {"n": 1})
+"""
+
+
+def test_the_pytest_plugin_runs_node_functions_in_environments(pytester: pytest.Pytester,
+                                                                lightbox_servers: TestServers) -> None:
+    pytester.makefile(".yaml", template=PLUGIN_TEMPLATE)
+    pytester.mkdir("node")
+    (pytester.path / "node" / "index.js").write_text("exports.handler = async (e) => ({twice: e.n * 2});\n")
+    pytester.makepyfile(test_node=PLUGIN_TESTS)
+    result = pytester.runpytest("--lightbox-redis-url", lightbox_servers.redis_url,
+                                "--lightbox-s3-endpoint", lightbox_servers.s3_endpoint)
+    result.assert_outcomes(passed=2)
