@@ -169,3 +169,16 @@ def test_a_nodejs_error_is_returned_as_its_runtime_posted_it() -> None:
     python_error = faults.from_payload({"errorType": "ValueError", "errorMessage": "bad", "stackTrace": ["  x\n"]})
     assert python_error.payload("req-1") == {"errorMessage": "bad", "errorType": "ValueError", "requestId": "req-1",
                                              "stackTrace": ["  x\n"]}
+
+
+def test_a_custom_runtime_without_a_bootstrap_is_its_line(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    t = load(tmp_path, """
+        Go:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: bootstrap, CodeUri: fn/, Runtime: provided.al2023}
+    """)
+    assert [f.line() for f in t.shown()] == [
+        f"Go ({FN}): CodeUri: no bootstrap file in {tmp_path / 'fn'}; invocations fail with Runtime.InvalidEntrypoint, "
+        "as on Lambda"]
+    assert support.runtime_findings(t) == []  # said once, by the template
