@@ -286,11 +286,12 @@ def runtime_findings(template: Template) -> list[Finding]:
     return support.runtime_findings(template)
 
 
-def build_runtime(settings: Settings, isolation: str = "process") -> Runtime:
+def build_runtime(settings: Settings, isolation: str | None = None) -> Runtime:
     """The runtime of `lightbox up`, `lightbox worker` and gunicorn: execution environments
-    (runtime/environments); isolation="thread" runs handlers on threads of this process."""
+    (runtime/environments); isolation="thread" (or LIGHTBOX_ISOLATION=thread) runs handlers on
+    threads of this process."""
     template = load_for(settings)
-    if isolation == "thread":
+    if (isolation or config.isolation()) == "thread":
         return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)
     from lightbox.runtime.environments.runtime import ProcessRuntime  # it builds on this module
 
