@@ -252,3 +252,15 @@ def test_the_pytest_plugin_runs_node_functions_in_environments(pytester: pytest.
     result = pytester.runpytest("--lightbox-redis-url", lightbox_servers.redis_url,
                                 "--lightbox-s3-endpoint", lightbox_servers.s3_endpoint)
     result.assert_outcomes(passed=2)
+
+
+def test_the_thread_model_starts_and_says_why_a_node_function_does_not_run_in_it(redis_server: ManagedProcess,
+                                                                                   tmp_path: Path) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/7"
+    up = start_up(tmp_path, ["-t", str(TEMPLATE), "-w", "0", "--redis-url", url], cwd=ROOT,
+                  env={"LIGHTBOX_ISOLATION": "thread"})
+    try:
+        assert requests.get(f"{up.url}/node/esm", timeout=30).status_code == 500
+        assert "nodejs22.x functions run only in execution environments, not in-process" in up.log_path.read_text()
+    finally:
+        assert up.stop() == 0, up.log_path.read_text()[-3000:]

@@ -23,7 +23,7 @@ from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.exceptions import HandlerNotFound, LightboxError
 from lightbox.ops import health, metrics
-from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
+from lightbox.runtime.invoke import Runtime, build_runtime, in_process_problem, runtime_findings
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
 from lightbox.services.processes import ManagedProcess, free_port, start_redis, start_s3
@@ -102,7 +102,7 @@ class Stack:
         """A handler that names no function in its file fails `up`, not a request. One whose file is
         missing, or that this runtime does not run, fails its invocations instead (`up` said so)."""
         for fn in self.template.functions.values():
-            if fn.handler_found and unsupported(fn) is None:
+            if fn.handler_found and in_process_problem(fn) is None:  # only a Python handler can be checked now
                 self.runtime.load(fn.name)
 
     @property
