@@ -36,6 +36,8 @@ from reliability_scenarios import (
     s3_down,
     s3_down_past_every_retry,
     sqlite_locked,
+    stage_fault,
+    stage_fault_env,
     worker_killed_mid_stage,
 )
 
@@ -63,6 +65,8 @@ def run(photos: int, clients: int) -> tuple[list[Outcome], Outcome, dict[str, An
         ("sqlite", 2, lambda s: sqlite_locked(s, photos=30, seconds=3)),
         ("sqlite-long", 2, lambda s: sqlite_locked(s, photos=30, seconds=12)),
         ("bad", 2, lambda s: try_bad_inputs(s, bad_inputs())),
+        ("stage-crash", 2, lambda s: stage_fault(s, "crash", photos=10)),
+        ("stage-loop", 2, lambda s: stage_fault(s, "loop", photos=4)),
         ("load", 3, lambda s: load_with_kills(s, photos=photos, clients=clients, kill_every=0.7)),
     ]
     try:
@@ -70,7 +74,9 @@ def run(photos: int, clients: int) -> tuple[list[Outcome], Outcome, dict[str, An
             started = time.monotonic()
             with tempfile.TemporaryDirectory(prefix=f"lightbox-reliability-{name}-") as tmp:
                 stack = PhotoStack.start(Path(tmp), s3.url, workers=workers,
-                                         parameters="MaxReceiveCount=1" if name == "s3-long" else "")
+                                         parameters="MaxReceiveCount=1" if name == "s3-long" else "",
+                                         env=stage_fault_env(name.removeprefix("stage-"))
+                                         if name.startswith("stage-") else None)
                 try:
                     result = scenario(stack)
                 finally:

@@ -75,6 +75,9 @@ ENFORCE_MEMORY_VAR = "LIGHTBOX_ENFORCE_MEMORY"
 # The Python runtime interface client: "lightbox" (ours, default: see docs/environments.md) or
 # "awslambdaric" (AWS's, when installed: `pip install awslambdaric`).
 PYTHON_RIC_VAR = "LIGHTBOX_PYTHON_RIC"
+# "process" (default): functions run in execution environments; "thread": on threads of the
+# emulator's process, as before environments (an A/B baseline, and a way back if one is needed).
+ISOLATION_VAR = "LIGHTBOX_ISOLATION"
 
 # -- environment variables read outside Settings ------------------------------------------------
 # Each setting's environment variable; the CLI flag of the same name overrides it.
@@ -333,6 +336,13 @@ def idle_seconds() -> float:
 
 def enforce_memory() -> bool:
     return os.environ.get(ENFORCE_MEMORY_VAR, "1").lower() not in ("0", "false", "no", "off")
+
+
+def isolation() -> str:
+    value = (os.environ.get(ISOLATION_VAR) or "process").lower()
+    if value not in ("process", "thread"):
+        raise LightboxError(f"{ISOLATION_VAR}={value!r}: expected process or thread")
+    return value
 
 
 def python_ric() -> str:

@@ -35,6 +35,7 @@ class FunctionError(LightboxError):
     payload Lambda returns (a handler's exception class name, or Runtime.* / Sandbox.*)."""
 
     error_type = "Runtime.Unknown"
+    posted: dict[str, object] | None = None  # a runtime's own payload, returned as it posted it (Node.js's)
 
     def __init__(self, message: str, error_type: str | None = None, stack_trace: list[str] | None = None) -> None:
         super().__init__(message)
@@ -44,6 +45,8 @@ class FunctionError(LightboxError):
         self.stack_trace = list(stack_trace or [])
 
     def payload(self, request_id: str = "") -> dict[str, object]:
+        if self.posted is not None:
+            return dict(self.posted)
         return {"errorMessage": self.message, "errorType": self.error_type, "requestId": request_id,
                 "stackTrace": self.stack_trace}
 
@@ -52,6 +55,8 @@ class FunctionError(LightboxError):
 
     def traceback_text(self) -> str:
         """As Python prints it: the function's frames (from its environment), then type: message."""
+        if self.stack_trace and not self.stack_trace[0].endswith("\n"):  # Node.js's: "Type: message", frames
+            return "\n".join(self.stack_trace) + "\n"
         frames = "".join(self.stack_trace)
         head = f"Traceback (most recent call last):\n{frames}" if frames else ""
         return f"{head}{self.error_type}: {self.message}\n"

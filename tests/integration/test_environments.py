@@ -340,5 +340,24 @@ def test_next_carries_the_trace_client_context_and_identity(runtime: ProcessRunt
         trace_id.reset(trace_token)
     assert seen["client_custom"] == {"k": "v"} and seen["identity"] == "id-1"
     assert seen["trace"] == "Root=1-5e1b4151-5ac6c58dc39a9d7b4c5d3e2f"
-    plain = body(runtime.invoke("AlphaFunction", {}))
+    no_trace = trace_id.set(None)  # whatever an earlier test left in this thread's context
+    try:
+        plain = body(runtime.invoke("AlphaFunction", {}))
+    finally:
+        trace_id.reset(no_trace)
     assert plain["client_custom"] is None and plain["identity"] is None and plain["trace"] is None
+
+
+def test_a_client_that_leaves_a_stream_closes_the_generator_and_frees_the_environment(
+        runtime: ProcessRuntime, tmp_path: Path) -> None:
+    closed = tmp_path / "closed"
+    inv = runtime.invoke("StreamFunction", {"queryStringParameters": {"forever": "1", "closed_file": str(closed)}})
+    stream = inv.result["body"]
+    first = next(stream)
+    assert first.startswith(b"data: 0 from ")
+    stream.close()  # what the gateway does when the client goes away
+    until(lambda: closed.exists())  # GeneratorExit reached the handler's generator
+    pool = runtime.pool(runtime.template.function("StreamFunction"))
+    until(lambda: pool.idle and not pool.busy)
+    again = runtime.invoke("StreamFunction", {"queryStringParameters": {"count": "1"}})
+    assert list(again.result["body"]) == [first]  # the same environment served the next one

@@ -26,7 +26,7 @@ class NodeEnv:
 
     def __init__(self, fn: Function, peer: RuntimeApiPeer) -> None:
         self.peer = peer
-        env = node.environment(fn, {"PATH": os.environ["PATH"]})
+        env = {"PATH": os.environ["PATH"], "NODE_PATH": os.pathsep.join(node.node_path(fn))}
         env.update({"AWS_LAMBDA_RUNTIME_API": peer.address, "_HANDLER": fn.handler,
                     "LAMBDA_TASK_ROOT": str(fn.code_uri), "AWS_LAMBDA_FUNCTION_NAME": fn.name,
                     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size), "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST"})

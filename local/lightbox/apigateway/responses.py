@@ -25,8 +25,15 @@ class BadLambdaResponse(ValueError):
 
 
 def _chunks(body: Iterable[Any]) -> Iterable[bytes]:
-    for chunk in body:
-        yield chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8")
+    try:
+        for chunk in body:
+            yield chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8")
+    finally:
+        # The client left (or the body ended): the handler's generator, or the environment
+        # streaming it, is told so, as a WSGI server closes the iterable it was given.
+        close = getattr(body, "close", None)
+        if callable(close):
+            close()
 
 
 def merged_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ import contextvars
 import importlib.util
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -70,14 +71,20 @@ class _Loaded:
     checked_at: float = 0.0
 
 
-def source_mtimes(roots: list[Path]) -> dict[Path, float]:
+def source_mtimes(roots: list[Path], suffixes: tuple[str, ...] | None = (".py",)) -> dict[Path, float]:
+    """Each source file's mtime: those with these suffixes (None: every file); node_modules is not walked."""
     found: dict[Path, float] = {}
     for root in roots:
-        for path in root.rglob("*.py"):
-            try:
-                found[path] = path.stat().st_mtime
-            except OSError:
-                continue
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d != "node_modules"]
+            for name in files:
+                path = Path(folder, name)
+                if suffixes is not None and path.suffix not in suffixes:
+                    continue
+                try:
+                    found[path] = path.stat().st_mtime
+                except OSError:
+                    continue
     return found
 
 
@@ -116,7 +123,7 @@ class Runtime:
         """Import these functions (default: all) now, before their first invocation."""
         for name in self.template.functions if names is None else names:
             fn = self.template.functions[name]
-            if fn.handler_found and unsupported(fn) is None:
+            if fn.handler_found and in_process_problem(fn) is None:
                 self.load(name)
 
     def describe(self) -> list[str]:
@@ -164,7 +171,7 @@ class Runtime:
                 del sys.modules[mod_name]
 
     def _import(self, fn: Function) -> _Loaded:
-        reason = unsupported(fn)
+        reason = in_process_problem(fn)
         if reason:
             raise HandlerNotFound(f"{fn.name}: {reason}")
         mtimes = source_mtimes(self._paths(fn)) if self.hot_reload else {}
@@ -260,25 +267,31 @@ class Runtime:
 
 
 def unsupported(fn: Function) -> str | None:
-    """Why `fn` cannot run here, or None. This runtime runs Python handlers in-process; Node.js and
-    custom runtimes need environment processes."""
-    reason = support.unsupported(fn)
-    if reason is None and not fn.runtime.startswith("python"):
-        return f"{fn.runtime} functions are not run (only python3.x runs here yet); invocations fail"
-    return reason
+    """Why `fn` cannot run in execution environments (what `up` runs), or None (runtimes/support.py)."""
+    return support.unsupported(fn)
+
+
+def in_process_problem(fn: Function) -> str | None:
+    """Why `fn` cannot run on a thread of this process: a runtime other than Python needs an environment."""
+    if reason := unsupported(fn):
+        return reason
+    if not fn.runtime.startswith("python"):
+        return (f"{fn.runtime} functions run only in execution environments, not in-process (in the pytest plugin: "
+                "--lightbox-isolation=process, or @pytest.mark.lightbox_isolation(\"process\"))")
+    return None
 
 
 def runtime_findings(template: Template) -> list[Finding]:
-    """One line per function this runtime will not run, or runs on another version, as `up` and `validate`
-    print them."""
-    return support.runtime_findings(template, unsupported)
+    """One line per function that will not run, or runs on another version, as `up` and `validate` print them."""
+    return support.runtime_findings(template)
 
 
-def build_runtime(settings: Settings, isolation: str = "process") -> Runtime:
+def build_runtime(settings: Settings, isolation: str | None = None) -> Runtime:
     """The runtime of `lightbox up`, `lightbox worker` and gunicorn: execution environments
-    (runtime/environments); isolation="thread" runs handlers on threads of this process."""
+    (runtime/environments); isolation="thread" (or LIGHTBOX_ISOLATION=thread) runs handlers on
+    threads of this process."""
     template = load_for(settings)
-    if isolation == "thread":
+    if (isolation or config.isolation()) == "thread":
         return Runtime(template, env=config.function_env(settings), hot_reload=settings.hot_reload)
     from lightbox.runtime.environments.runtime import ProcessRuntime  # it builds on this module
 

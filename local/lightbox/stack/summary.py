@@ -13,6 +13,7 @@ from lightbox.apigateway.routing import api_lines
 from lightbox.config import Settings
 from lightbox.lambda_.api import lambda_lines
 from lightbox.runtime.invoke import runtime_findings, unsupported
+from lightbox.runtime.runtimes.support import version_warnings
 from lightbox.stack.up import Stack
 from lightbox.template import provisioned
 from lightbox.template.model import Finding, HttpRoute, RuleTrigger, ScheduleTrigger, SnsTrigger, Template
@@ -25,6 +26,7 @@ def findings(template: Template, verbose: bool = False) -> list[Finding]:
 
 def finding_lines(template: Template, verbose: bool = False) -> list[str]:
     lines = [f"lightbox: {note}" for note in template.notes]
+    lines.extend(version_warnings(template))  # the language version each function runs on, where it differs
     shown = findings(template, verbose)
     if shown:
         lines.append("not emulated (--strict refuses these):")

@@ -28,7 +28,7 @@ from lightbox.eventsources import mappings
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
 from lightbox.ops import access, health, metrics
-from lightbox.runtime.invoke import Runtime, build_runtime, runtime_findings, unsupported
+from lightbox.runtime.invoke import Runtime, build_runtime, in_process_problem, runtime_findings
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
 from lightbox.services.processes import (
@@ -150,7 +150,7 @@ class Stack:
         """A handler that names no function in its file fails `up`, not a request. One whose file is
         missing, or that this runtime does not run, fails its invocations instead (`up` said so)."""
         for fn in self.template.functions.values():
-            if fn.handler_found and unsupported(fn) is None:
+            if fn.handler_found and in_process_problem(fn) is None:  # only a Python handler can be checked now
                 self.runtime.load(fn.name)
 
     @property

@@ -130,8 +130,13 @@ def build_function(scope: Scope, res: Res) -> None:
                            f"{problem}; invocations fail", kind="warning")
     elif not image and handler_file(code_uri, handler, runtime) is None:
         fn.handler_found = False
-        scope.load.finding(res, "Handler", f"{handler}: no such file in {code_uri}; invocations fail with "
-                                           "Runtime.ImportModuleError, as on Lambda", kind="warning")
+        if runtime.startswith("provided"):  # a custom runtime starts its bootstrap; Handler is only passed on
+            scope.load.finding(res, "CodeUri" if res.user_type.startswith("AWS::Serverless") else "Code",
+                               f"no bootstrap file in {code_uri}; invocations fail with Runtime.InvalidEntrypoint, "
+                               "as on Lambda", kind="warning")
+        else:
+            scope.load.finding(res, "Handler", f"{handler}: no such file in {code_uri}; invocations fail with "
+                                               "Runtime.ImportModuleError, as on Lambda", kind="warning")
     if name in scope.load.functions:
         raise TemplateError(name, "", "two functions have this name")
     scope.load.functions[name] = fn

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from template_helpers import load
 
+from lightbox.runtime.environments import faults
 from lightbox.runtime.runtimes import layers, node, provided, python, support
 from lightbox.template.model import Function
 
@@ -70,18 +71,22 @@ def test_a_shim_that_does_not_run_is_not_taken(tmp_path: Path, monkeypatch: pyte
     assert python.interpreter("python3.13") == (sys.executable, f"{exe} does not run")
 
 
-def test_node_path_and_native_paths_follow_lambdas_opt_with_later_layers_first(tmp_path: Path) -> None:
+def test_node_path_follows_lambdas_opt_with_later_layers_first(tmp_path: Path) -> None:
     first, second, code = tmp_path / "first", tmp_path / "second", tmp_path / "code"
     for folder in (first / "nodejs/node_modules", second / "nodejs/node_modules", second / "nodejs/node20/node_modules",
-                   first / "bin", second / "lib", code / "lib"):
+                   first / "nodejs/node22/node_modules"):
         folder.mkdir(parents=True)
-    env = node.environment(fn("nodejs20.x", code, [first, second]), {"PATH": "/usr/bin", "LD_LIBRARY_PATH": "/x"})
-    assert env["NODE_PATH"].split(":") == [str(second / "nodejs/node20/node_modules"),
-                                           str(second / "nodejs/node_modules"), str(first / "nodejs/node_modules"),
-                                           str(code)]
-    assert env["PATH"] == f"{first / 'bin'}:/usr/bin"
-    assert env["LD_LIBRARY_PATH"] == f"{second / 'lib'}:{code / 'lib'}:/x"
-    assert layers.native_paths(fn("provided.al2023", code), {}) == {"LD_LIBRARY_PATH": str(code / "lib")}
+    assert node.node_path(fn("nodejs20.x", code, [first, second])) == [
+        str(second / "nodejs/node20/node_modules"), str(second / "nodejs/node_modules"),
+        str(first / "nodejs/node_modules"), str(code)]
+
+
+def test_the_code_folders_lib_is_on_the_library_path_as_var_task_lib(tmp_path: Path) -> None:
+    function = fn("provided.al2023", tmp_path)
+    assert layers.task_libraries(function, {"LD_LIBRARY_PATH": "/x"}) == {}
+    (tmp_path / "lib").mkdir()
+    assert layers.task_libraries(function, {"LD_LIBRARY_PATH": "/x"}) == {"LD_LIBRARY_PATH": f"{tmp_path / 'lib'}:/x"}
+    assert layers.task_libraries(function, {}) == {"LD_LIBRARY_PATH": str(tmp_path / "lib")}
 
 
 def test_a_custom_runtime_runs_its_own_executable_bootstrap(tmp_path: Path) -> None:
@@ -145,8 +150,35 @@ def test_every_runtime_that_does_not_run_here_is_one_line(tmp_path: Path, monkey
         f"Ruby ({FN}): Runtime: ruby3.3: this runtime is not run here (runs: {runs}); invocations fail",
         f"Image ({FN}): PackageType: PackageType Image functions are not run (they need a container runtime); "
         "invocations fail",
-        f"Node ({FN}): Runtime: runs on node v18.20.0 (the `node` on PATH), not nodejs20.x",
         f"Custom ({FN}): CodeUri: {tmp_path / 'fn' / 'bootstrap'} is not executable (chmod +x it); invocations fail "
         "with Runtime.InvalidEntrypoint, as on Lambda",
     ]
-    assert [f.kind for f in support.runtime_findings(t)] == ["not-emulated"] * 4 + ["warning"] * 2
+    assert [f.kind for f in support.runtime_findings(t)] == ["not-emulated"] * 4 + ["warning"]
+    # what this machine runs them on is a warning of its own, which --strict does not refuse
+    assert support.version_warnings(t) == [
+        f"lightbox: warning: Node ({FN}): Runtime: runs on node v18.20.0 (the `node` on PATH), not nodejs20.x"]
+
+
+def test_a_nodejs_error_is_returned_as_its_runtime_posted_it() -> None:
+    posted = {"errorType": "PaymentDeclined", "errorMessage": "declined",
+              "trace": ["PaymentDeclined: declined", "    at exports.handler (/task/index.js:9:9)"]}
+    error = faults.from_payload(posted)
+    assert (error.error_type, error.message) == ("PaymentDeclined", "declined")
+    assert error.payload("req-1") == posted  # Lambda's Node.js shape, not Python's stackTrace/requestId
+    assert error.traceback_text() == "PaymentDeclined: declined\n    at exports.handler (/task/index.js:9:9)\n"
+    python_error = faults.from_payload({"errorType": "ValueError", "errorMessage": "bad", "stackTrace": ["  x\n"]})
+    assert python_error.payload("req-1") == {"errorMessage": "bad", "errorType": "ValueError", "requestId": "req-1",
+                                             "stackTrace": ["  x\n"]}
+
+
+def test_a_custom_runtime_without_a_bootstrap_is_its_line(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    t = load(tmp_path, """
+        Go:
+          Type: AWS::Serverless::Function
+          Properties: {Handler: bootstrap, CodeUri: fn/, Runtime: provided.al2023}
+    """)
+    assert [f.line() for f in t.shown()] == [
+        f"Go ({FN}): CodeUri: no bootstrap file in {tmp_path / 'fn'}; invocations fail with Runtime.InvalidEntrypoint, "
+        "as on Lambda"]
+    assert support.runtime_findings(t) == []  # said once, by the template

@@ -88,17 +88,18 @@ def test_warnings_a_missing_handler_an_s3_code_location_a_public_layer_no_transf
 
 def test_runtimes_and_images_the_runtime_does_not_run_are_its_lines(tmp_path: Path) -> None:
     t = load(tmp_path, """
-        Node:
+        Ruby:
           Type: AWS::Serverless::Function
-          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: nodejs20.x}
+          Properties: {Handler: app.handler, CodeUri: fn/, Runtime: ruby3.3}
         Image:
           Type: AWS::Serverless::Function
           Properties: {PackageType: Image, ImageUri: 123.dkr.ecr.us-east-1.amazonaws.com/app:1}
     """)
-    assert (t.function("Node").runtime, t.function("Image").package_type) == ("nodejs20.x", "Image")
+    assert (t.function("Ruby").runtime, t.function("Image").package_type) == ("ruby3.3", "Image")
     assert t.function("Image").image_uri == "123.dkr.ecr.us-east-1.amazonaws.com/app:1"
     assert [f.line() for f in runtime_findings(t)] == [
-        f"Node ({FN}): Runtime: nodejs20.x functions are not run (only python3.x runs here yet); invocations fail",
+        f"Ruby ({FN}): Runtime: ruby3.3: this runtime is not run here (runs: python3.9-3.13, nodejs18.x/20.x/22.x, "
+        "provided, provided.al2, provided.al2023); invocations fail",
         f"Image ({FN}): PackageType: PackageType Image functions are not run (they need a container runtime); "
         "invocations fail",
     ]

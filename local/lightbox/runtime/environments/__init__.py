@@ -8,6 +8,12 @@ The interface (other runtimes and callers build on it; keep it stable):
   `warm()` starts one per function; `close()` kills them all; `replace_template()` retires them.
   Triggers starting with http/cli/direct/invoke/RequestResponse are throttled at once at the
   concurrency limit (`lightbox.exceptions.Throttled`, TooManyRequestsException); others wait.
+  Errors are `lightbox.exceptions.FunctionError` (`.error_type`, `.message`, `.stack_trace`,
+  `.payload(request_id)`: Lambda's error payload); a timeout is its subclass InvocationTimeout.
+  `runtime.invocation_headers` (a ContextVar) adds Lambda-Runtime-Client-Context /
+  -Cognito-Identity to the next invocations made in that context (the Invoke API sets it).
+  A streamed response comes back as `{"statusCode", "headers", ..., "body": StreamBody}`, an
+  iterator of bytes whose close() hangs up on the environment.
 - `runtimes.register(prefix, launcher)`: how environments of a runtime start. A launcher takes
   (Function, python runtime interface client setting) and returns `Launch(argv, env)`; the process
   gets Lambda's variables (`launch.lambda_variables`: AWS_LAMBDA_RUNTIME_API, _HANDLER,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -53,6 +54,11 @@ class Environment:
         self.idle_since = time.monotonic()
         self.dead = False
         self._oom = False
+        # Idle environments are frozen (SIGSTOP), as Lambda freezes one between invocations: a
+        # thread the function left running (a poller, a heartbeat) does not run while nobody calls.
+        self._parked = False
+        self._frozen = False
+        self._freeze_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._api = RuntimeApiServer(self)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
@@ -79,6 +85,10 @@ class Environment:
     def next_invocation(self) -> Pending | None:
         if self.init_ms is None:
             self.init_ms = (time.monotonic() - self._started) * 1000
+            with self._freeze_lock:
+                if self._parked:  # warmed ahead of use: frozen once its handler is imported
+                    self._signal(signal.SIGSTOP)
+                    self._frozen = True
         self._stream_over()
         return self._queue.get()
 
@@ -113,6 +123,25 @@ class Environment:
         timed_out = not pending.done.wait(max(0.0, remaining))
         if timed_out and pending.settle(error=faults.timed_out(pending.request_id, pending.timeout)):
             self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
+
+    def park(self) -> None:
+        """Idle: freeze it (once its init is done; until then it goes on importing)."""
+        with self._freeze_lock:
+            self._parked = True
+            if self.init_ms is not None and not self._frozen and not self.dead:
+                self._signal(signal.SIGSTOP)
+                self._frozen = True
+
+    def unpark(self) -> None:
+        with self._freeze_lock:
+            self._parked = False
+            if self._frozen:
+                self._signal(signal.SIGCONT)
+                self._frozen = False
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None:
+            launch.signal_group(self.proc, sig)
 
     def rss_mb(self) -> float:
         return tree_rss_mb(self.pid) if self.proc is not None and not self.dead else 0.0

@@ -45,7 +45,10 @@ def from_payload(payload: Any, error_type: str | None = None) -> FunctionError:
     """The error a runtime posted to /error or /init/error (awslambdaric's JSON shape)."""
     if not isinstance(payload, dict):
         return FunctionError(str(payload), error_type or "Runtime.Unknown")
-    trace = payload.get("stackTrace")
-    return FunctionError(str(payload.get("errorMessage", "")), str(payload.get("errorType") or error_type
-                                                                   or "Runtime.Unknown"),
-                         [str(line) for line in trace] if isinstance(trace, list) else [])
+    trace = payload.get("stackTrace", payload.get("trace"))  # Python's runtimes say stackTrace, Node.js's trace
+    error = FunctionError(str(payload.get("errorMessage", "")), str(payload.get("errorType") or error_type
+                                                                    or "Runtime.Unknown"),
+                          [str(line) for line in trace] if isinstance(trace, list) else [])
+    if "trace" in payload:  # Lambda returns a Node.js error as its runtime posted it: errorType, errorMessage, trace
+        error.posted = payload
+    return error

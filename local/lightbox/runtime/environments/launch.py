@@ -8,6 +8,7 @@ process's death (however it dies, SIGKILL included) kills every environment.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -83,6 +84,12 @@ def spawn(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[b
                                 preexec_fn=lambda: _die_with_parent(parent))
 
     return _spawner().submit(start).result()
+
+
+def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """SIGSTOP / SIGCONT to the environment and anything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:

@@ -40,6 +40,7 @@ class FunctionPool:
                     env = self.idle.pop()
                     if not env.dead:
                         self.busy.add(env)
+                        env.unpark()
                         return env, False
                 if len(self.busy) < self.limit:
                     break
@@ -62,6 +63,7 @@ class FunctionPool:
                 env.close()
             else:
                 env.idle_since = time.monotonic()
+                env.park()
                 self.idle.append(env)
             self._cond.notify()
 

@@ -20,7 +20,8 @@ from lightbox.runtime.environments.handlers import check_python_handler
 from lightbox.runtime.environments.invocation import Pending
 from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
 from lightbox.runtime.environments.runtimes import launcher_for
-from lightbox.runtime.invoke import Runtime, source_mtimes
+from lightbox.runtime.invoke import Runtime, source_mtimes, unsupported
+from lightbox.runtime.runtimes import launchers, support  # noqa: F401 - launchers registers Node.js and provided.*
 from lightbox.template.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
@@ -57,8 +58,9 @@ class ProcessRuntime(Runtime):
     # -- pools -------------------------------------------------------------------------------
     def _spec(self, fn: Function) -> Spec:
         launcher = launcher_for(fn)
-        if launcher is None or fn.package_type == "Image":
-            raise FunctionError(f"{fn.name}: runtime {fn.runtime or fn.package_type} is not run here",
+        reason = unsupported(fn)  # runtimes/support.py: what runs here, and why not
+        if reason or launcher is None:
+            raise FunctionError(f"{fn.name}: {reason or f'runtime {fn.runtime} is not run here'}",
                                 "Runtime.InvalidRuntime")
         base = {**os.environ, **self.environment(fn)}
         return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
@@ -69,7 +71,7 @@ class ProcessRuntime(Runtime):
             if current is not None and self.hot_reload and \
                     time.monotonic() - current.checked_at > config.RELOAD_CHECK_SECONDS:
                 current.checked_at = time.monotonic()
-                if source_mtimes(self._paths(fn)) != current.mtimes:
+                if source_mtimes(self._paths(fn), support.sources(fn)) != current.mtimes:
                     log.info("%s: source changed, new environments from now on", fn.name)
                     current.pool.close()
                     current = None
@@ -77,7 +79,7 @@ class ProcessRuntime(Runtime):
                 self._spec(fn)  # an unrunnable runtime fails here, before any process
                 limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else self.limits.max_concurrency
                 current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
-                                     source_mtimes(self._paths(fn)) if self.hot_reload else {})
+                                     source_mtimes(self._paths(fn), support.sources(fn)) if self.hot_reload else {})
                 self._pools[fn.name] = current
             return current.pool
 

@@ -7,11 +7,11 @@ python3.9 .. python3.13). Other runtimes (Node.js, provided.*) register here wit
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lightbox.runtime.runtimes import python
 from lightbox.template.model import Function
 
 PYTHON_BOOTSTRAP = Path(__file__).parent / "python" / "bootstrap.py"
@@ -44,9 +44,10 @@ def python_launch(fn: Function, client: str) -> Launch:
     paths = [str(layer / "python") for layer in fn.layers if (layer / "python").is_dir()]
     env = {"PYTHONPATH": os.pathsep.join(paths), "PYTHONUNBUFFERED": "1",
            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}"}
+    exe, _ = python.interpreter(fn.runtime, python.needs(client))  # the runtime's version, where this machine has it
     if client == AWSLAMBDARIC:
-        return Launch([sys.executable, "-m", "awslambdaric", fn.handler], env)
-    return Launch([sys.executable, str(PYTHON_BOOTSTRAP)], env)
+        return Launch([exe, "-m", "awslambdaric", fn.handler], env)
+    return Launch([exe, str(PYTHON_BOOTSTRAP)], env)
 
 
 register("python3", python_launch)

@@ -1,7 +1,8 @@
-"""Lambda's runtimes beyond the host: how each one starts in an execution environment.
+"""Lambda's runtimes: what the execution environment of each one starts.
 
-`launch.py` turns a function into the command, variables and folder its environment process starts
-with (Python through an interpreter for its version, Node.js through `node_bootstrap.cjs`, `provided.*`
-through the function's own `bootstrap`); `support.py` says which functions cannot run here and why,
-as the lines `up` and `validate` print. The environment host runs the command and serves the Runtime API.
+`python.py` picks the interpreter for a Python version; `node.py` runs `node_bootstrap.cjs` (Lambda's
+Node.js runtime, speaking the Runtime API); `provided.py` runs a custom runtime's own `bootstrap`;
+`layers.py` maps layers onto Lambda's `/opt` search paths; `launchers.py` registers the Node.js and
+custom launchers with the environment host (runtime/environments); `support.py` says which functions
+cannot run here and why, and on which language version the others run, as `up` and `validate` print it.
 """

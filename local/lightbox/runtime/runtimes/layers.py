@@ -1,6 +1,7 @@
 """Where Lambda puts layers (`/opt`) and how each runtime finds what is in them, mapped onto the
 layers' own folders: Lambda extracts layers in order into one `/opt`, so a later layer's file wins,
-and here a later layer comes first on each search path."""
+and here a later layer comes first on each search path. (Layers' `bin/` and `lib/` on PATH and
+LD_LIBRARY_PATH are the host's, for every runtime: environments/launch.py.)"""
 
 from __future__ import annotations
 
@@ -15,20 +16,10 @@ def search_path(fn: Function, *subdirs: str) -> list[str]:
     return [str(layer / sub) for sub in subdirs for layer in reversed(fn.layers) if (layer / sub).is_dir()]
 
 
-def prepend(env: Mapping[str, str], name: str, entries: list[str]) -> dict[str, str]:
-    """`env` with `entries` before what `name` already holds (nothing added when entries is empty)."""
-    out = dict(env)
-    if entries:
-        out[name] = os.pathsep.join([*entries, *([env[name]] if env.get(name) else [])])
-    return out
-
-
-def native_paths(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
-    """Layers' `bin/` on PATH and `lib/` (with the code folder's `lib/`) on LD_LIBRARY_PATH, as on Lambda
-    (/opt/bin, /opt/lib, /var/task/lib). Put first rather than last as Lambda does: this machine's /usr
-    holds far more than Lambda's image, and a layer's tool must not lose to a local one of the same name."""
-    libs = search_path(fn, "lib")
-    if (fn.code_uri / "lib").is_dir():
-        libs.append(str(fn.code_uri / "lib"))
-    return prepend(prepend(env, "PATH", search_path(fn, "bin")), "LD_LIBRARY_PATH", libs)
-
+def task_libraries(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
+    """The code folder's `lib/` on LD_LIBRARY_PATH, as Lambda has /var/task/lib (for a custom runtime's
+    shared libraries, or a Node.js addon's), before what `env` already holds."""
+    lib = fn.code_uri / "lib"
+    if not lib.is_dir():
+        return {}
+    return {"LD_LIBRARY_PATH": os.pathsep.join([str(lib), *filter(None, [env.get("LD_LIBRARY_PATH")])])}

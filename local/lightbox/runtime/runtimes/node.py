@@ -7,11 +7,10 @@ import functools
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from lightbox.runtime.runtimes.layers import native_paths, prepend, search_path
+from lightbox.runtime.runtimes.layers import search_path
 from lightbox.template.model import Function
 
 VERSIONS = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
@@ -57,11 +56,6 @@ def node_path(fn: Function) -> list[str]:
     with each layer's folders for /opt."""
     return [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
             str(fn.code_uri)]
-
-
-def environment(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
-    """`env` with NODE_PATH, and layers' bin/ and lib/ as for every runtime."""
-    return prepend(native_paths(fn, env), "NODE_PATH", node_path(fn))
 
 
 def command() -> list[str]:

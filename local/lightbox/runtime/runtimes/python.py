@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 
+from lightbox import config
 from lightbox.template.model import Function
 
 VERSIONS = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
@@ -53,9 +54,14 @@ def interpreter(version: str, needs: tuple[str, ...] = NEEDS) -> tuple[str, str 
     return sys.executable, why
 
 
+def needs(client: str) -> tuple[str, ...]:
+    """What the interpreter must import for this runtime interface client (LIGHTBOX_PYTHON_RIC)."""
+    return (*NEEDS, "awslambdaric") if client == "awslambdaric" else NEEDS
+
+
 def mismatch(fn: Function) -> str | None:
     """The warning line's text when `fn` runs on another Python than its runtime asks for."""
-    _, why = interpreter(fn.runtime)
+    _, why = interpreter(fn.runtime, needs(config.python_ric()))
     if why is None:
         return None
     return f"runs on {own_version()} (the Python running lightbox), not {fn.runtime}: {why}"

@@ -85,3 +85,28 @@ def test_bootstrap_error_payloads_as_awslambdaric(tmp_path: Path, monkeypatch: p
     except KeyError as exc:
         payload = bootstrap.error_payload(exc, "rid")
     assert payload["errorType"] == "KeyError" and payload["errorMessage"] == "'k'" and payload["requestId"] == "rid"
+
+
+def test_isolation_setting_picks_the_runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from lightbox.config import Settings
+    from lightbox.exceptions import LightboxError
+    from lightbox.runtime.environments.runtime import ProcessRuntime
+    from lightbox.runtime.invoke import Runtime, build_runtime
+
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Handler: app.handler\n      CodeUri: fn/\n      Runtime: python3.11\n")
+    settings = Settings.load(template=tmp_path / "template.yaml", data_dir=tmp_path / "data")
+    monkeypatch.setenv("LIGHTBOX_ISOLATION", "thread")
+    thread = build_runtime(settings)
+    assert type(thread) is Runtime and thread.invoke("Fn", {}).result == 1
+    thread.close()
+    monkeypatch.setenv("LIGHTBOX_ISOLATION", "containers")
+    with pytest.raises(LightboxError, match="LIGHTBOX_ISOLATION='containers': expected process or thread"):
+        build_runtime(settings)
+    monkeypatch.delenv("LIGHTBOX_ISOLATION")
+    process = build_runtime(settings)
+    assert isinstance(process, ProcessRuntime)
+    process.close()
