@@ -130,6 +130,7 @@ LIFELINE_VAR = "LIGHTBOX_LIFELINE_FD"
 # invocation within this grace (or are killed; RQ runs the job again later), services get the rest.
 WORKER_STOP_SECONDS = 3.0
 SERVICE_STOP_SECONDS = 1.0
+STATE_SAVE_SECONDS = 4.0  # a moto server writing its state on stop (services/snapshots.py)
 # Credentials functions and the emulator's own clients sign with; any value works locally.
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"

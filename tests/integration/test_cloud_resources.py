@@ -209,3 +209,14 @@ def test_under_gunicorn_as_compose_runs_it_the_api_creates_the_resources(
         api.terminate()
         api.wait(timeout=30)
         cloud.stop()
+
+
+@pytest.mark.lightbox_template("tests/apps/cloud/template.yaml")
+def test_the_pytest_fixture_creates_the_resources_too(lightbox: Any) -> None:
+    """The `lightbox` fixture (the plugin users test with) on the same app: resources exist, values real."""
+    assert lightbox.http("GET", "/import-time").get_json() == {"secret": {"key": "s3cr3t"},
+                                                                "greeting": "hello from ssm"}
+    env = lightbox.http("GET", "/env").get_json()
+    ddb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    assert env["STREAM_ARN"] == ddb.describe_table(TableName="cloud-orders")["Table"]["LatestStreamArn"]
+    assert lightbox.http("GET", "/calls").get_json()["item"]["status"] == "new"

@@ -246,7 +246,7 @@ def test_a_missing_template_is_named_with_the_ways_to_give_one(pytester: pytest.
 def test_strict_fails_a_test_whose_template_has_something_not_emulated(pytester: pytest.Pytester,
                                                                          lightbox_servers: TestServers) -> None:
     pytester.makefile(".yaml", template=TEMPLATE.replace("Resources:\n", "Resources:\n  Table:\n"
-                                                         "    Type: AWS::Serverless::SimpleTable\n", 1))
+                                                         "    Type: AWS::DynamoDB::GlobalTable\n", 1))
     for folder, code in (("api", API), ("index", INDEX), ("shout", SHOUT)):
         pytester.mkdir(folder)
         (pytester.path / folder / "app.py").write_text(textwrap.dedent(code))
@@ -255,7 +255,7 @@ def test_strict_fails_a_test_whose_template_has_something_not_emulated(pytester:
     result = run(pytester, lightbox_servers, "--lightbox-strict")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*lightbox: error: Table: tables are not created locally yet; calls to it from "
-                                 "functions fail (AWS::Serverless::SimpleTable; not emulated, and --strict "
+                                 "functions fail (AWS::DynamoDB::GlobalTable; not emulated, and --strict "
                                  "refuses it)"])
 
 

@@ -94,12 +94,13 @@ class ManagedProcess:
     url: str
     workdir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    stop_timeout: float = 5.0  # a moto server keeping state writes it on SIGTERM: it gets longer
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=timeout)
+                self.proc.wait(timeout=max(timeout, self.stop_timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -164,4 +165,4 @@ def start_s3(port: int | None = None, module: str = "lightbox.services.cloud", s
                 proc.kill()
                 raise ServiceError("moto server did not answer within 30s") from None
             time.sleep(0.05)
-    return ManagedProcess(name, proc, url)
+    return ManagedProcess(name, proc, url, stop_timeout=60.0 if state_dir is not None else 5.0)

@@ -257,6 +257,9 @@ class Stack:
                 os.killpg(pgid, signal.SIGKILL)
         if hasattr(self, "runtime"):
             self.runtime.close()  # every execution environment
-        stop_processes([svc.proc for svc in reversed(self.services)], config.SERVICE_STOP_SECONDS)
+        # A moto server keeping state writes it on SIGTERM: it gets the rest of the 5 s budget, not 1 s.
+        saves = any(svc.stop_timeout > config.SERVICE_STOP_SECONDS + 5 for svc in self.services)
+        stop_processes([svc.proc for svc in reversed(self.services)],
+                       config.STATE_SAVE_SECONDS if saves else config.SERVICE_STOP_SECONDS)
         if hasattr(self, "connection"):
             self.connection.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from rq.serializers import JSONSerializer
 from werkzeug.test import TestResponse
 
 from lightbox.apigateway.gateway import create_app
+from lightbox.cloudformation.provision import provision_for
 from lightbox.config import Settings, function_env
 from lightbox.exceptions import LightboxError
 from lightbox.queueing import jobs
@@ -109,11 +111,22 @@ class Lightbox:
         self.servers = servers
         # The gateway listens for real: functions send to queues with boto3, over HTTP, to its SQS API.
         self.url = servers.gateway_url
+        # The moto server is every other AWS service too (AWS_ENDPOINT_URL), with the template's tables,
+        # topics, secrets ... created on it as `up` creates them; their real ARNs are recorded in a folder of
+        # this test's.
+        self._data = tempfile.TemporaryDirectory(prefix="lightbox-test-")
         settings = Settings(template=template_path, port=int(self.url.rsplit(":", 1)[1]), workers=0,
                             redis_url=servers.redis_url, s3_endpoint=servers.s3_endpoint, bucket_events="poll",
-                            retry_base=0.0, hot_reload=False, parameter_overrides=dict(parameters or {}))
-        self.template: Template = load_template(template_path, parameter_overrides=settings.parameter_overrides,
-                                                sqs_endpoint=settings.public_sqs_endpoint)
+                            retry_base=0.0, hot_reload=False, parameter_overrides=dict(parameters or {}),
+                            cloud_endpoint=servers.s3_endpoint, data_dir=Path(self._data.name))
+
+        def load() -> Template:
+            return load_template(template_path, parameter_overrides=settings.parameter_overrides,
+                                 sqs_endpoint=settings.public_sqs_endpoint, data_dir=settings.data_dir)
+
+        self.template: Template = load()
+        if provision_for(settings, self.template).values:
+            self.template = load()
         if isolation == "process":  # environments, as `lightbox up` runs them
             self.runtime: RecordingRuntime | RecordingProcessRuntime = RecordingProcessRuntime(
                 self.template, env=function_env(settings))
@@ -212,3 +225,4 @@ class Lightbox:
         root.removeHandler(self._log_handler)
         root.setLevel(self._root_level)
         self.redis.close()
+        self._data.cleanup()
