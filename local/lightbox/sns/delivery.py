@@ -42,9 +42,10 @@ def deliver(broker: Broker, published: list[Published]) -> int:
             if fn is not None:
                 broker.invoke_async(fn.name, lambda_event(p, sub_arn), f"sns:{sub.event_name}")
             elif sub.raw:
-                broker.send(sub.queue, [new_message(p.text_for("sqs"), lambda_attributes(raw_attributes(p)))])
+                broker.send(sub.queue, [new_message(p.text_for("sqs"), lambda_attributes(raw_attributes(p)),
+                                                    p.group_id)])
             else:
-                broker.send(sub.queue, [new_message(sqs_envelope(p, sub_arn))])
+                broker.send(sub.queue, [new_message(sqs_envelope(p, sub_arn), group_id=p.group_id)])
             count += 1
     return count
 
