@@ -194,3 +194,15 @@ def test_the_pytest_fixture_publishes_and_puts_through_the_same_deliveries(light
     lightbox.events.put("shop.web", "Ping")
     [watched] = lightbox.calls("Watcher")
     assert EventBridgeModel.model_validate(watched.event).id != event_id
+
+
+@pytest.mark.lightbox_template("tests/apps/events/template.yaml")
+def test_a_bucket_notifies_its_topic_and_the_topic_its_subscribers(lightbox: Lightbox) -> None:
+    lightbox.s3.put("events-app-uploads", "other/a.txt", b"x")  # outside the notification's prefix
+    lightbox.s3.put("events-app-uploads", "orders/1.json", b'{"n": 1}')
+    [audit] = lightbox.calls("Audit")
+    envelope = SnsNotificationModel.model_validate_json(SqsModel.model_validate(audit.event).Records[0].body)
+    assert envelope.Subject == "Amazon S3 Notification"
+    record = json.loads(str(envelope.Message))["Records"][0]
+    assert record["eventSource"] == "aws:s3" and record["s3"]["object"]["key"] == "orders/1.json"
+    assert lightbox.calls("BigOrders") == [] and lightbox.calls("Shipper") == []  # their filters keep it out

@@ -123,6 +123,7 @@ def _message(form: dict[str, str], prefix: str, message_id: str, stamp: str) -> 
         n += 1
     return {"MessageId": message_id, "Message": form.get(f"{prefix}Message", ""),
             "Subject": form.get(f"{prefix}Subject"), "MessageStructure": form.get(f"{prefix}MessageStructure"),
+            "MessageGroupId": form.get(f"{prefix}MessageGroupId"),
             "MessageAttributes": attributes, "Timestamp": stamp}
 
 

@@ -9,11 +9,15 @@ patterns: moto's SNS matcher applies them, as moto's SNS does for its own subscr
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
 from moto.sns.utils import FilterPolicyMatcher
+from rq import get_current_job
 
+from lightbox.queueing import jobs
 from lightbox.sns.notifications import Published, lambda_event, raw_attributes, sqs_envelope, subscription_arn
 from lightbox.sqs.messages import lambda_attributes, new_message
 from lightbox.sqs.queues import Broker
@@ -42,11 +46,24 @@ def deliver(broker: Broker, published: list[Published]) -> int:
             if fn is not None:
                 broker.invoke_async(fn.name, lambda_event(p, sub_arn), f"sns:{sub.event_name}")
             elif sub.raw:
-                broker.send(sub.queue, [new_message(p.text_for("sqs"), lambda_attributes(raw_attributes(p)))])
+                broker.send(sub.queue, [new_message(p.text_for("sqs"), lambda_attributes(raw_attributes(p)),
+                                                    p.group_id)])
             else:
-                broker.send(sub.queue, [new_message(sqs_envelope(p, sub_arn))])
+                broker.send(sub.queue, [new_message(sqs_envelope(p, sub_arn), group_id=p.group_id)])
             count += 1
     return count
+
+
+def publish_job(topic_arn: str, message: str, subject: str | None) -> int:
+    """An RQ job: a message an AWS service publishes to a template topic (S3's TopicConfigurations),
+    delivered to the topic's subscribers by the worker that takes it."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("publish_job runs as an RQ job")
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    broker = Broker(jobs.runtime().template, job.connection)
+    return deliver(broker, [Published(topic_arn, str(uuid.uuid4()), message, stamp, subject)])
 
 
 def blueprint(broker: Broker) -> Blueprint:

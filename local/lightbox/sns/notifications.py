@@ -22,11 +22,12 @@ class Published:
     subject: str | None = None
     attributes: dict[str, dict[str, str]] | None = None  # name -> {"Type": ..., "Value": ...}
     structure: str | None = None  # "json": the message holds one text per protocol, "default" for the rest
+    group_id: str | None = None  # MessageGroupId, on a FIFO topic: the FIFO queue subscribed keeps it
 
     @classmethod
     def from_hook(cls, topic_arn: str, m: dict[str, Any]) -> Published:
         return cls(topic_arn, m["MessageId"], m["Message"], m["Timestamp"], m.get("Subject"),
-                   m.get("MessageAttributes") or None, m.get("MessageStructure"))
+                   m.get("MessageAttributes") or None, m.get("MessageStructure"), m.get("MessageGroupId"))
 
     @property
     def region(self) -> str:

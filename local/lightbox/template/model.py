@@ -190,16 +190,31 @@ class QueueNotification:
 
 
 @dataclass(frozen=True)
+class TopicNotification:
+    """A bucket's `NotificationConfiguration.TopicConfigurations` entry: S3 -> SNS, one message per record."""
+
+    topic: str  # the topic's ARN
+    events: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+    def matches(self, event_name: str, key: str) -> bool:
+        return s3_filter_matches(self.events, self.prefix, self.suffix, event_name, key)
+
+
+@dataclass(frozen=True)
 class Bucket:
     name: str
     logical_id: str
     # CorsConfiguration.CorsRules in the S3 API's shape (put_bucket_cors), so browsers can POST to it.
     cors_rules: tuple[dict[str, Any], ...] = ()
     queue_notifications: tuple[QueueNotification, ...] = ()
+    topic_notifications: tuple[TopicNotification, ...] = ()
 
     @property
     def event_types(self) -> set[str]:
-        return {e for n in self.queue_notifications for e in n.events}
+        return {e for n in self.queue_notifications for e in n.events} | {
+            e for t in self.topic_notifications for e in t.events}
 
 
 @dataclass(frozen=True)

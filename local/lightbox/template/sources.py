@@ -14,7 +14,7 @@ from lightbox import config
 from lightbox.exceptions import TemplateError
 from lightbox.template import checks, mappings
 from lightbox.template.building import PendingTrigger, Res, Scope
-from lightbox.template.model import Bucket, Queue, QueueNotification, S3Trigger, SqsTrigger
+from lightbox.template.model import Bucket, Queue, QueueNotification, S3Trigger, SqsTrigger, TopicNotification
 
 
 def arn_name(arn: str) -> str:
@@ -119,13 +119,19 @@ def build_bucket(scope: Scope, res: Res) -> None:
         prefix, suffix = key_filter(entry.get("Filter"), res, f"{where}.Filter")
         note = QueueNotification(arn_name(queue), (event,), prefix, suffix)
         scope.load.bucket_queue_notifications.setdefault(res.physical, []).append((note, res))
-    if notifications.get("TopicConfigurations"):
-        scope.load.finding(res, "NotificationConfiguration.TopicConfigurations",
-                           "notifications to SNS topics are not sent")
+    topics = []
+    for i, entry in enumerate(checks.listing(notifications.get("TopicConfigurations"), name,
+                                             "NotificationConfiguration.TopicConfigurations")):
+        where = f"NotificationConfiguration.TopicConfigurations[{i}]"
+        entry = checks.mapping(entry, name, where)
+        topic = checks.string(entry.get("Topic"), name, f"{where}.Topic")
+        prefix, suffix = key_filter(entry.get("Filter"), res, f"{where}.Filter")
+        topics.append(TopicNotification(topic, (checks.string(entry.get("Event"), name, f"{where}.Event"),),
+                                        prefix, suffix))
     if notifications.get("EventBridgeConfiguration"):
         scope.load.finding(res, "NotificationConfiguration.EventBridgeConfiguration",
                            "bucket events are not sent to EventBridge")
-    scope.load.buckets[res.physical] = Bucket(res.physical, res.name, tuple(rules))
+    scope.load.buckets[res.physical] = Bucket(res.physical, res.name, tuple(rules), topic_notifications=tuple(topics))
 
 
 def _s3_event_name(scope: Scope, function: str, event: str, prefix: str, suffix: str) -> str | None:

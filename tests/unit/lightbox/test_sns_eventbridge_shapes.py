@@ -34,10 +34,14 @@ def test_the_front_reads_publish_with_its_attributes_and_moto_s_message_id() -> 
     answer = (b'<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>'
               b"<MessageId>m-1</MessageId></PublishResult></PublishResponse>")
     assert sns_payload(form, answer, NOW) == {"topic_arn": TOPIC, "messages": [{
-        "MessageId": "m-1", "Message": "hi", "Subject": "s", "MessageStructure": None, "Timestamp":
+        "MessageId": "m-1", "Message": "hi", "Subject": "s", "MessageStructure": None, "MessageGroupId": None,
+        "Timestamp":
         "2026-01-02T03:04:05.678Z", "MessageAttributes": {"size": {"Type": "String", "Value": "big"},
                                                           "n": {"Type": "Number", "Value": "3"}}}]}
     assert sns_payload({"Action": "Publish", "PhoneNumber": "+1555", "Message": "x"}, answer, NOW) is None
+    fifo = sns_payload({**form, "TopicArn": f"{TOPIC}.fifo", "MessageGroupId": "g-1"}, answer, NOW)
+    assert fifo is not None
+    assert Published.from_hook(fifo["topic_arn"], fifo["messages"][0]).group_id == "g-1"
 
 
 def test_the_front_reads_publish_batch_and_leaves_out_failed_entries() -> None:

@@ -142,3 +142,23 @@ def test_at_expressions_fire_once() -> None:
     assert nxt(when) == NEVER
     with pytest.raises(ValueError, match="expected at"):
         parse_expression("at(2030-01-01)")
+
+
+def test_a_bucket_notifies_a_topic(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Topic: {Type: AWS::SNS::Topic, Properties: {TopicName: uploads}}
+        Box:
+          Type: AWS::S3::Bucket
+          Properties:
+            BucketName: box
+            NotificationConfiguration:
+              TopicConfigurations:
+                - Event: "s3:ObjectCreated:*"
+                  Topic: !Ref Topic
+                  Filter: {S3Key: {Rules: [{Name: suffix, Value: .jpg}]}}
+    """, head="")
+    [note] = t.buckets["box"].topic_notifications
+    assert note.topic == "arn:aws:sns:us-east-1:000000000000:uploads" and note.suffix == ".jpg"
+    assert note.matches("ObjectCreated:Put", "a.jpg") and not note.matches("ObjectCreated:Put", "a.png")
+    assert t.buckets["box"].event_types == {"s3:ObjectCreated:*"}
+    assert lines(t) == []

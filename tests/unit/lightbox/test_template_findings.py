@@ -27,8 +27,6 @@ def test_each_thing_not_emulated_gets_one_line() -> None:
         "give placeholders",
         "Odd (AWS::Glue::Job): Foo: Fn::GetAtt Odd.Foo is not emulated; it gives "
         "'arn:aws:glue:us-east-1:000000000000:job/Odd/Foo'",
-        "Box (AWS::S3::Bucket): NotificationConfiguration.TopicConfigurations: notifications to SNS topics are not "
-        "sent",
         f"Fn ({FN}): ReservedConcurrentExecutions: is recorded, not enforced yet: invocations are not throttled",
         f"Fn ({FN}): Events.Logs: log subscription filters are not run; the function behind it gets no logs",
         f"Fn ({FN}): Events.Tz.Properties.ScheduleExpressionTimezone: Europe/Paris is not applied: the schedule runs "
