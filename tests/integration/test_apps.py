@@ -183,7 +183,8 @@ def test_conditions_mappings_and_foreach(run_app: Callable[..., App]) -> None:
 
 def test_a_public_layer_runs_with_what_is_installed(run_app: Callable[..., App]) -> None:
     app = run_app("public-layer/template.yaml")
-    # The layer's package is whatever this environment has (the dev extras install Powertools for its models).
+    # The public layer is not downloaded: the function sees what this environment has (the dev extras
+    # install Powertools, for the tests' parser models).
     installed = importlib.util.find_spec("aws_lambda_powertools") is not None
     assert requests.get(f"{app.url}/ping", timeout=10).json() == {"pong": "pong from the local layer",
                                                                   "powertools_installed": installed}
@@ -199,6 +200,8 @@ def test_a_state_machine_and_a_scheduler_schedule(run_app: Callable[..., App]) -
     app.fire("ReportFunction:Nightly")
     assert app.records("apps:state-machine", 1) == [{"report": "nightly"}]
     assert app.printed() == [
+        "Nightly (AWS::Scheduler::Schedule): FlexibleTimeWindow: is not applied: the schedule fires on time, not "
+        "anywhere in its 15-minute window",
         "StockStateMachine (AWS::Serverless::StateMachine): state machines are not run; its Schedule event Daily "
         "does not fire"]
 
@@ -209,6 +212,8 @@ def test_strict_refuses_to_start_and_says_why(tmp_path: Path) -> None:
                           timeout=120, cwd=ROOT, env={**os.environ, "LIGHTBOX_DATA_DIR": str(tmp_path)})
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
+        "lightbox: error: Nightly.FlexibleTimeWindow: is not applied: the schedule fires on time, not anywhere in its "
+        "15-minute window (AWS::Scheduler::Schedule; not as on AWS, and --strict refuses it)",
         "lightbox: error: StockStateMachine: state machines are not run; its Schedule event Daily does not fire "
         "(AWS::Serverless::StateMachine; not emulated, and --strict refuses it)"]
     assert "Traceback" not in done.stderr and done.stdout == ""
