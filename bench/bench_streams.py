@@ -165,7 +165,8 @@ def main() -> None:
         try:
             ddb = make_tables(cloud.url)
             up = start_up(Path(tmp), ["-t", str(app / "template.yaml"), "-w", "2", "--redis-url", store.url,
-                                      "--s3-endpoint", cloud.url], cwd=ROOT)
+                                      "--s3-endpoint", cloud.url], env={"LIGHTBOX_CLOUD_ENDPOINT": cloud.url},
+                             cwd=ROOT)
             r = redis.Redis.from_url(store.url)
             LOG.append(up.log_path)
             wait_for_mapping(ddb, r)

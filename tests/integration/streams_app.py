@@ -44,7 +44,10 @@ class StreamsApp:
     def start(self) -> None:
         self.up = start_up(self.tmp, ["-t", str(TEMPLATE), "-w", "2", "--redis-url", self.redis_url,
                                       "--s3-endpoint", self.cloud.url],
-                           env={"LIGHTBOX_RETRY_BASE_SECONDS": "0.05"}, cwd=ROOT)
+                           # The moto server these tests made the table and stream on serves every other
+                           # service too (LIGHTBOX_CLOUD_ENDPOINT), where the emulator provisions resources.
+                           env={"LIGHTBOX_RETRY_BASE_SECONDS": "0.05", "LIGHTBOX_CLOUD_ENDPOINT": self.cloud.url},
+                           cwd=ROOT)
         self.sqs = boto3.client("sqs", endpoint_url=f"{self.up.url}/_lightbox/sqs", region_name="us-east-1",
                                 aws_access_key_id="test", aws_secret_access_key="test")
 

@@ -4,6 +4,7 @@ order, a receive that died gathering gives back what it took, MaximumConcurrency
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,20 @@ def test_a_fifo_queue_takes_its_next_batch_only_when_the_last_is_done(poller: Po
     poller.send("jobs.fifo", "a", "fail-once", "b", "c", "d")
     # The failed batch comes again before anything sent after it; a standard queue would go on.
     assert poller.run() == [["a", "fail-once"], ["a", "fail-once"], ["b", "c"], ["d"]]
+
+
+def test_a_fifo_batch_waiting_for_its_retry_holds_back_what_is_sent_meanwhile(poller: Poller) -> None:
+    poller.broker = Broker(poller.template, poller.conn, retry_base=0.5)  # its retry is not due at once
+    poller.send("jobs.fifo", "a", "fail-once")
+    assert poller.run() == [["a", "fail-once"]]  # failed; the retry waits
+    poller.send("jobs.fifo", "b")
+    assert poller.broker.receive("jobs.fifo") is False  # as the queue's maintenance would try
+    q = LightboxQueue("jobs.fifo", connection=poller.conn, serializer=JSONSerializer)
+    assert q.count == 0 and gather.waiting(poller.conn, "jobs.fifo") == 1
+    deadline = time.monotonic() + 10
+    while len(got := poller.run()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert got == [["a", "fail-once"], ["a", "fail-once"], ["b"]]
 
 
 def test_what_a_receive_took_before_it_died_goes_back_to_the_queue_in_order(poller: Poller) -> None:

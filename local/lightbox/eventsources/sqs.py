@@ -30,12 +30,11 @@ def receive(queue: str, function: str, messages: list[dict[str, Any]]) -> dict[s
     trigger = _trigger(function, queue)
     patterns = compile_filters(trigger.filter_criteria, f"{function} <- {queue}") if trigger else []
     keep = keeper(patterns, sqs_view)
-    declared = rt.template.queues.get(queue)
-    fifo = declared.fifo if declared else queue.endswith(".fifo")
     broker = None
     if job is not None:
         base = float(job.retry_intervals[0]) if job.retry_intervals else config.RETRY_BASE_SECONDS
         broker = Broker(rt.template, job.connection, retry_base=base)
+    fifo = broker is not None and broker.fifo(queue)
     if job is not None and broker is not None and not job.meta.get("gathered", True):
         size = trigger.batch_size if trigger else config.SQS_BATCH_SIZE
         window = trigger.maximum_batching_window if trigger else 0
@@ -49,7 +48,7 @@ def receive(queue: str, function: str, messages: list[dict[str, Any]]) -> dict[s
         if not fifo or not messages:
             broker.receive_ended(queue)
     else:
-        if job is not None and broker is not None and broker.receiving(queue) == job.id:
+        if job is not None and broker is not None and not fifo and broker.receiving(queue) == job.id:
             broker.receive_ended(queue)  # it had its batch when its worker was killed: let the next start
         messages = [m for m in messages if keep(m)]  # a delayed message, or a replayed batch
     if not messages:

@@ -102,7 +102,7 @@ class Broker:
         job_id, key = str(uuid.uuid4()), RECEIVING_KEY.format(queue)
         if not self.connection.set(key, job_id, nx=True, ex=ttl):
             on_its_way = cast(bytes | None, self.connection.get(key))
-            if on_its_way is None or not self._gone(on_its_way.decode()):
+            if on_its_way is None or not self._gone(on_its_way.decode(), self.fifo(queue)):
                 return False
             # Its worker was killed before it let the next receive start, it was deleted while queued
             # (rq-dashboard's "empty queue"), or it died gathering: what it took goes back to the queue.
@@ -112,13 +112,18 @@ class Broker:
         self.rq_queue(queue).enqueue(RECEIVE_JOB, job_id=job_id, **job)
         return True
 
-    def _gone(self, job_id: str) -> bool:
-        """A receive that will gather nothing more: it has its batch, it ended, or it is no more."""
+    def _gone(self, job_id: str, fifo: bool) -> bool:
+        """A receive the next need not wait for: it has its batch (on a FIFO queue: it is done with
+        it, retries and all), it ended, or it is no more."""
         try:
             job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
         except NoSuchJobError:
             return True
-        return bool(job.meta.get("gathered")) or job.get_status(refresh=False) in _ENDED
+        return job.get_status(refresh=False) in _ENDED or (not fifo and bool(job.meta.get("gathered")))
+
+    def fifo(self, queue: str) -> bool:
+        q = self.template.queues.get(queue)
+        return q.fifo if q else queue.endswith(".fifo")
 
     def receiving(self, queue: str) -> str | None:
         """The receive on its way to the queue, if one is."""

@@ -174,7 +174,7 @@ class Stack:
         self._threads.append(self.scheduler)
 
     def _start_event_sources(self) -> None:
-        # The streams are read on the embedded moto server (today the one S3 runs on).
+        # The streams are read on the moto server that serves DynamoDB and Kinesis: the S3 one here.
         try:
             self._threads.extend(mappings.start(self.runtime, self.broker, self.settings.s3_endpoint,
                                                 self.settings.retry_base))
