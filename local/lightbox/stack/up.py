@@ -174,9 +174,9 @@ class Stack:
         self._threads.append(self.scheduler)
 
     def _start_event_sources(self) -> None:
-        # The streams are read on the moto server that serves DynamoDB and Kinesis: the S3 one here.
+        # The streams are read on the moto server that serves DynamoDB and Kinesis (the cloud endpoint).
         try:
-            self._threads.extend(mappings.start(self.runtime, self.broker, self.settings.s3_endpoint,
+            self._threads.extend(mappings.start(self.runtime, self.broker, self.settings.cloud_endpoint,
                                                 self.settings.retry_base))
         except LightboxError:
             self.stop()
