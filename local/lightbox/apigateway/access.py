@@ -1,6 +1,7 @@
 """The gateway's access steps (apigateway/hooks.py), in API Gateway's order: CORS preflights (HTTP
 APIs answer them before any route or authorizer), the route's authorizer, then its API key. CORS
-headers go on every answer to an allowed Origin, errors included.
+headers go on every answer to an allowed Origin, errors included; a REST API's gateway responses
+(gateway_responses.py) on API Gateway's own answers.
 
 `--disable-authorizer` (as SAM CLI offers it) skips authorizers and API keys; CORS still applies.
 """
