@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lightbox.template.apimodel import REST, Api, Route
+from lightbox.template.apimodel import REST, Api, Route, sqs_queue
 
 EXECUTE_API = ".execute-api."
 
@@ -141,6 +141,7 @@ def api_lines(apis: Iterable[Api], url: str) -> list[str]:
     for api in apis:
         lines.append(f"    {api.name} ({api.type} API, stage {api.stage}): {url}  or {execute_api_url(api, url)}")
         for route in sorted(api.routes, key=_rank):
-            target = route.function or route.integration.type
+            queue = sqs_queue(route.integration)
+            target = route.function or (f"SQS {queue}" if queue else route.integration.type)
             lines.append(f"      {route.method:7} {url}{route.path if not route.default else ' $default'}  -> {target}")
     return lines
