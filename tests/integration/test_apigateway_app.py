@@ -77,6 +77,7 @@ def test_openapi3_rest_api_event(stack: Stack) -> None:
     ctx = got["requestContext"]
     assert (ctx["stage"], ctx["path"], ctx["resourcePath"]) == ("v1", "/v1/rest3/items/7", "/rest3/items/{id}")
     assert ctx["apiId"] == api_id(stack, "Rest3") and ctx["identity"]["sourceIp"] == "127.0.0.1"
+    assert ctx["operationName"] == "GetItem"  # the operation's operationId
     assert "version" not in got and got["body"] is None
 
 

@@ -135,6 +135,8 @@ def _v1(req: HttpRequest, given: EventInput, account_id: str) -> dict[str, Any]:
     }
     if given.authorizer is not None:
         context["authorizer"] = given.authorizer
+    if route.operation_name and api.type == REST:
+        context["operationName"] = route.operation_name
     event: dict[str, Any] = {
         "resource": resource, "path": req.path, "httpMethod": req.method,
         "headers": {k: v[-1] for k, v in multi_headers.items()} or None,

@@ -10,7 +10,6 @@ from typing import Any
 
 # What a proxy response may hold; REST APIs answer 502 to anything else.
 _V1_KEYS = {"statusCode", "body", "headers", "multiValueHeaders", "isBase64Encoded"}
-_V2_KEYS = {*_V1_KEYS, "cookies"}
 
 
 @dataclass
@@ -64,8 +63,8 @@ def build_response(result: Any, payload_version: str, decode_base64: bool = True
         return HttpResponse(200, [("Content-Type", "application/json")], text.encode("utf-8"))
     if not isinstance(result, Mapping) or "statusCode" not in result:
         raise BadLambdaResponse(f"handler returned {type(result).__name__}, not a proxy response with statusCode")
-    unknown = set(result) - (_V2_KEYS if payload_version == "2.0" else _V1_KEYS)
-    if unknown:
+    unknown = set(result) - _V1_KEYS
+    if unknown and payload_version != "2.0":  # payload 2.0 reads the keys it knows and ignores the rest
         raise BadLambdaResponse(f"unexpected keys {sorted(unknown)} in the proxy response")
     try:
         status = int(result["statusCode"])

@@ -91,7 +91,8 @@ class ApiRoutes:
 
 class RouteTable:
     def __init__(self, apis: Iterable[Api]) -> None:
-        self.apis = [ApiRoutes(a) for a in apis]
+        # A root stack's API is asked before a child stack's: it wins a route both declare (as SAM CLI merges).
+        self.apis = sorted((ApiRoutes(a) for a in apis), key=lambda a: a.api.name.count("/"))
         self.by_host = {a.api.id.lower(): a for a in self.apis}
 
     def select(self, method: str, path: str, host: str = "") -> Match | None:

@@ -77,6 +77,7 @@ class Route:
     authorization_scopes: tuple[str, ...] = ()
     api_key_required: bool = False
     default: bool = False  # HTTP API `$default`: only when no other route matches
+    operation_name: str = ""  # operationId / OperationName: REST events carry it as requestContext.operationName
     function: str = field(default="", compare=False)  # AWS_PROXY: the function's name in Template.functions
 
     @property

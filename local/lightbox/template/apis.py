@@ -137,7 +137,8 @@ class ApiCollector:
                                       {str(r.get("SelectionPattern", "default")): _lower_keys(r)
                                        for r in raw.get("IntegrationResponses") or [] if isinstance(r, dict)},
                                       _millis(raw.get("TimeoutInMillis")))
-            bodies[api_id].routes.append(Route(method, path, integration, f"{method} {path}", *self._auth(p)))
+            bodies[api_id].routes.append(Route(method, path, integration, f"{method} {path}", *self._auth(p),
+                                               operation_name=str(p.get("OperationName") or "")))
         for res in self.routes:
             p = res.props
             api_id = str(p.get("ApiId"))

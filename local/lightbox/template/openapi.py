@@ -174,5 +174,5 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
             kind, authorizer, scopes, api_key = _security(op.get("security", default_security), schemes,
                                                           found.authorizers)
             found.routes.append(Route(method, str(path), integration, route, kind, authorizer, scopes, api_key,
-                                      default))
+                                      default, str(op.get("operationId") or "")))
     return found

@@ -136,6 +136,11 @@ def test_response_mapping() -> None:
     assert kept.body == b"AAE="
 
 
+def test_payload_2_ignores_keys_it_does_not_know() -> None:
+    out = build_response({"statusCode": 201, "body": "x", "key": "value"}, "2.0")
+    assert (out.status, out.body) == (201, b"x")
+
+
 @pytest.mark.parametrize("bad", [{"hello": 1}, "text", {"statusCode": "abc"}, {"statusCode": 200, "body": {"x": 1}},
                                  {"statusCode": 200, "extra": 1}])
 def test_malformed_v1_responses_are_rejected(bad: object) -> None:

@@ -15,7 +15,7 @@ def echo(event, context):
     if mode == "raise":
         raise ValueError("the handler raised on purpose")
     if mode == "malformed":
-        return {"statusCode": 200, "bogus": "API Gateway refuses keys it does not know"}
+        return {"statusCode": 200, "body": {"not": "a string"}}  # both API types refuse a non-string body
     if mode == "sleep":
         time.sleep(3)
     if mode == "binary":
