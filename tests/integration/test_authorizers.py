@@ -75,6 +75,7 @@ def get(stack: Stack, path: str, **headers: str) -> requests.Response:
 def test_token_authorizer_allows_with_its_context(stack: Stack, calls: redis.Redis) -> None:
     resp = get(stack, "/orders/1", Authorization="allow-ann")
     assert resp.status_code == 200, resp.text
+    assert "Access-Control-Allow-Origin" not in resp.headers  # the function's answer: its own headers only
     event = resp.json()
     APIGatewayProxyEventModel.model_validate(event)
     # REST passes the context as strings, with principalId and the integration latency.
@@ -90,14 +91,19 @@ def test_token_authorizer_allows_with_its_context(stack: Stack, calls: redis.Red
 def test_token_authorizer_refusals(stack: Stack, calls: redis.Redis) -> None:
     missing = get(stack, "/orders/1")
     assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    # GatewayResponses: UNAUTHORIZED's headers, DEFAULT_4XX's on the other refusals
+    assert missing.headers["WWW-Authenticate"] == "Bearer realm=shop"
+    assert missing.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     assert count(calls, "token") == 0  # no token: the authorizer is not asked
     unauthorized = get(stack, "/orders/1", Authorization="nobody")
     assert (unauthorized.status_code, unauthorized.json()) == (401, {"message": "Unauthorized"})
     deny = get(stack, "/orders/1", Authorization="deny")
-    assert deny.status_code == 403
+    assert deny.status_code == 403 and deny.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "WWW-Authenticate" not in deny.headers
     assert deny.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
     broken = get(stack, "/orders/1", Authorization="broken")
     assert broken.status_code == 500 and broken.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
+    assert "Access-Control-Allow-Origin" not in broken.headers  # no DEFAULT_5XX declared
     crash = get(stack, "/orders/1", Authorization="crash")
     assert (crash.status_code, crash.json()) == (500, {"message": None})
 
@@ -216,6 +222,9 @@ def test_raw_cloudformation_authorizer_and_a_made_up_api_key(redis_server: Manag
         assert get(raw, "/things", Authorization="nobody", **{"x-api-key": made_up}).status_code == 401
         assert count(conn, "token") == 0
         assert get(raw, "/things", Authorization="allow-ann").status_code == 403  # no key
+        gone = get(raw, "/elsewhere")  # an AWS::ApiGateway::GatewayResponse changes API Gateway's own answer
+        assert (gone.status_code, gone.headers["x-shop"]) == (404, "not here")
+        assert gone.json() == {"message": "Missing Authentication Token"}
         ok = get(raw, "/things", Authorization="allow-ann", **{"x-api-key": made_up})
         assert ok.status_code == 200, ok.text
         assert ok.json()["requestContext"]["authorizer"]["principalId"] == "ann"

@@ -1,6 +1,7 @@
 """The gateway's access steps (apigateway/hooks.py), in API Gateway's order: CORS preflights (HTTP
 APIs answer them before any route or authorizer), the route's authorizer, then its API key. CORS
-headers go on every answer to an allowed Origin, errors included.
+headers go on every answer to an allowed Origin, errors included; a REST API's gateway responses
+(gateway_responses.py) on API Gateway's own answers.
 
 `--disable-authorizer` (as SAM CLI offers it) skips authorizers and API keys; CORS still applies.
 """
@@ -17,6 +18,7 @@ from lightbox.apigateway.authorizer_policy import method_arn
 from lightbox.apigateway.authorizers import AuthRequest, LambdaAuthorizers, Refused
 from lightbox.apigateway.cors import preflight_headers, response_headers
 from lightbox.apigateway.events import EventInput, build_event
+from lightbox.apigateway.gateway_responses import GatewayResponse, apply, declared
 from lightbox.apigateway.hooks import Call, Step
 from lightbox.apigateway.jwt_auth import JwtAuthorizers, KeySets
 from lightbox.apigateway.responses import HttpResponse
@@ -30,7 +32,8 @@ LAMBDA_TYPES = ("TOKEN", "REQUEST")
 
 
 def answer(refused: Refused) -> HttpResponse:
-    return HttpResponse(refused.status, [("Content-Type", "application/json"), *refused.headers], refused.json())
+    return HttpResponse(refused.status, [("Content-Type", "application/json"), *refused.headers], refused.json(),
+                        from_gateway=True)
 
 
 def requires_api_key(template: Template) -> bool:
@@ -52,6 +55,7 @@ class Access:
         self.jwt = JwtAuthorizers(self.keysets)
         self._lock = threading.Lock()
         self._for: tuple[Template | None, LambdaAuthorizers | None, ApiKeys] = (None, None, ApiKeys())
+        self._responses: dict[str, dict[str, GatewayResponse]] = {}
 
     def _state(self, runtime: Runtime) -> tuple[LambdaAuthorizers, ApiKeys]:
         with self._lock:
@@ -59,10 +63,26 @@ class Access:
             if template is not runtime.template or lambdas is None:
                 lambdas, keys = LambdaAuthorizers(runtime), api_keys(runtime.template)
                 self._for = (runtime.template, lambdas, keys)
+                self._responses = {}
             return lambdas, keys
 
     def steps(self) -> list[Step]:
-        return [self.cors, self.authorize, self.api_key]
+        return [self.gateway_responses, self.cors, self.authorize, self.api_key]
+
+    # -- gateway responses (REST) ----------------------------------------------------------
+    def gateway_responses(self, call: Call) -> HttpResponse | None:
+        if call.api.type == HTTP:
+            return None
+        self._state(call.runtime)
+        api = call.api
+        with self._lock:
+            found = self._responses.get(api.id)
+            if found is None:
+                resources = ((r.name, r.type, r.properties) for r in call.runtime.template.resources.values())
+                found = self._responses[api.id] = declared(api.name, api.id, resources)
+        if found:
+            call.finishers.append(lambda out: apply(found, out))
+        return None
 
     # -- CORS ----------------------------------------------------------------------------
     def cors(self, call: Call) -> HttpResponse | None:

@@ -30,4 +30,4 @@ def gateway_error(kind: str, api_type: str) -> HttpResponse:
     headers = [("Content-Type", "application/json")]
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
-    return HttpResponse(status, headers, body.encode())
+    return HttpResponse(status, headers, body.encode(), from_gateway=True)

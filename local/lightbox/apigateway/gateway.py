@@ -180,6 +180,8 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[S
         out.headers = [(k, v) for k, v in out.headers
                        if k.lower() not in names and not k.lower().startswith(call.dropped_headers)]
         out.headers.extend(call.response_headers)
+    for finish in call.finishers:
+        finish(out)
     return _flask(out)
 
 

@@ -48,6 +48,8 @@ class Call:
     response_headers: list[tuple[str, str]] = field(default_factory=list)  # added to the answer, errors too
     dropped_headers: tuple[str, ...] = ()  # lower-case name prefixes removed from the integration's answer
     usage_key: str | None = None  # a REST Lambda authorizer's usageIdentifierKey (API keys from the authorizer)
+    # run on the answer, whoever made it (gateway responses: headers on API Gateway's own answers)
+    finishers: list[Callable[[HttpResponse], None]] = field(default_factory=list)
 
 
 Step = Callable[[Call], HttpResponse | None]

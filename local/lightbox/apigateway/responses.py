@@ -17,6 +17,7 @@ class HttpResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes | Iterable[bytes]
+    from_gateway: bool = False  # API Gateway's own answer (an error, a refusal), not the integration's
 
 
 class BadLambdaResponse(ValueError):

@@ -16,7 +16,7 @@ QUIET_TYPES = {
     "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::Logs::LogGroup",
     "AWS::Logs::LogStream", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::CDK::Metadata",
     "AWS::ApiGateway::Account", "AWS::ApiGateway::Model",
-    "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::DomainName",
+    "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::DomainName",
     "AWS::ApiGateway::BasePathMapping", "AWS::ApiGatewayV2::Deployment",
     "AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping",
     "AWS::CodeDeploy::Application", "AWS::CodeDeploy::DeploymentGroup", "AWS::Scheduler::ScheduleGroup",
@@ -106,7 +106,7 @@ PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
 
 
 # Served by the gateway (apigateway/function_urls.py, apikeys.py): no line, except what they leave out.
-SERVED_TYPES = {"AWS::Lambda::Url", "AWS::ApiGateway::ApiKey"}
+SERVED_TYPES = {"AWS::Lambda::Url", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::GatewayResponse"}
 
 
 def type_message(kind: str, events: list[str], props: dict[str, Any]) -> str | None:

@@ -24,7 +24,9 @@ from lightbox.apigateway.authorizers import (
     identity_value,
 )
 from lightbox.apigateway.cors import preflight_headers, response_headers, rest_preflight
+from lightbox.apigateway.gateway_responses import apply, declared
 from lightbox.apigateway.jwt_auth import JwtAuthorizers, KeySets
+from lightbox.apigateway.responses import HttpResponse
 from lightbox.runtime.invoke import Runtime
 from lightbox.stack.options import command_settings
 from lightbox.template.apimodel import Authorizer, Cors
@@ -212,3 +214,27 @@ def test_disable_authorizer_from_samconfig_env_and_flag(tmp_path: Path, monkeypa
     assert command_settings(args).disable_authorizer is True
     monkeypatch.setenv("LIGHTBOX_DISABLE_AUTHORIZER", "0")
     assert command_settings(argparse.Namespace(**vars(args), disable_authorizer=True)).disable_authorizer is True
+
+
+def test_gateway_responses_apply_to_api_gateways_own_answers_only() -> None:
+    body = {"x-amazon-apigateway-gateway-responses": {
+        "DEFAULT_5XX": {"responseParameters": {"gatewayresponse.header.X-A": "'five'",
+                                               "gatewayresponse.header.X-Dynamic": "method.request.header.h"}},
+        "THROTTLED": {"statusCode": "503", "responseParameters": {"gatewayresponse.header.X-A": "'slow'"}}}}
+    found = declared("Api", "id1", [("Api", "AWS::ApiGateway::RestApi", {"Body": body}),
+                                    ("R", "AWS::ApiGateway::GatewayResponse",
+                                     {"RestApiId": "id1", "ResponseType": "DEFAULT_4XX",
+                                      "ResponseParameters": {"gatewayresponse.header.X-A": "'four'"}}),
+                                    ("R2", "AWS::ApiGateway::GatewayResponse", {"RestApiId": "other"})])
+    throttled = HttpResponse(429, [("x-amzn-ErrorType", "TooManyRequestsException")], b"", from_gateway=True)
+    apply(found, throttled)
+    assert (throttled.status, throttled.headers[-1]) == (503, ("X-A", "slow"))
+    failed = HttpResponse(502, [("x-amzn-ErrorType", "InternalServerErrorException")], b"", from_gateway=True)
+    apply(found, failed)
+    assert failed.headers == [("x-amzn-ErrorType", "InternalServerErrorException"), ("X-A", "five")]  # literal only
+    refused = HttpResponse(403, [], b"", from_gateway=True)
+    apply(found, refused)
+    assert refused.headers == [("X-A", "four")]
+    functions_own = HttpResponse(404, [("x-amzn-ErrorType", "NotFound")], b"")  # the integration's answer
+    apply(found, functions_own)
+    assert functions_own.headers == [("x-amzn-ErrorType", "NotFound")]
