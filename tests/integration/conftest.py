@@ -25,6 +25,7 @@ def sample_stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
     url = redis_server.url.rsplit("/", 1)[0] + "/1"
     redis.Redis.from_url(url).flushdb()
     settings = Settings.load(template=SAMPLE, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url,
                              bucket_events="poll", retry_base=0.2, webhook_token="sekrit",
                              data_dir=tmp_path_factory.mktemp("lightbox"))
     stack = Stack(settings).start()

@@ -48,6 +48,7 @@ def stack(redis_server: ManagedProcess, s3_server: ManagedProcess, backend: str,
     url = redis_server.url.rsplit("/", 1)[0] + "/3"
     redis.Redis.from_url(url).flushdb()
     settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url,
                              bucket_events="poll", retry_base=0.2, parameter_overrides={"ProxyTarget": backend},
                              data_dir=tmp_path_factory.mktemp("lightbox"))
     started = Stack(settings).start()

@@ -44,6 +44,7 @@ def stack(redis_server: ManagedProcess, s3_server: ManagedProcess, issuer: JwtIs
     url = redis_server.url.rsplit("/", 1)[0] + "/4"
     redis.Redis.from_url(url).flushdb()
     settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url,
                              bucket_events="off", data_dir=tmp_path_factory.mktemp("lightbox"),
                              parameter_overrides={"Issuer": issuer.url})
     started = Stack(settings).start()
@@ -210,7 +211,8 @@ def test_raw_cloudformation_authorizer_and_a_made_up_api_key(redis_server: Manag
                                                             tmp_path: Path) -> None:
     url = redis_server.url.rsplit("/", 1)[0] + "/4"
     settings = Settings.load(template=APP.parent / "raw.yaml", port=0, workers=1, redis_url=url,
-                             s3_endpoint=s3_server.url, bucket_events="off", data_dir=tmp_path)
+                             s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url, bucket_events="off", data_dir=tmp_path)
     raw = Stack(settings).start()
     conn = raw.connection
     conn.delete("authorizers:token")

@@ -22,6 +22,7 @@ def stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = redis_server.url.rsplit("/", 1)[0] + "/5"
     settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url,
                              bucket_events="off", data_dir=tmp_path_factory.mktemp("lightbox"))
     started = Stack(settings).start()
     yield started

@@ -58,6 +58,7 @@ def invoke_stack(redis_server: ManagedProcess, s3_server: ManagedProcess, cloud:
     redis.Redis.from_url(url).flushdb()
     overrides = {k: cloud[k] for k in ("FailureTopicArn", "ResultBusArn")}
     settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
+                             cloud_endpoint=s3_server.url,  # the topic and bus below are made there
                              bucket_events="off", retry_base=RETRY_BASE, data_dir=tmp_path_factory.mktemp("lb"),
                              parameter_overrides=overrides)
     stack = Stack(settings).start()

@@ -39,7 +39,8 @@ def stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
     data = tmp_path_factory.mktemp("notify")
     overrides = {"PhotosBucketName": bucket, "PhotosDbPath": str(data / "photos.db"), "SseHeartbeatSeconds": "0.3"}
     stack = Stack(StackSettings.load(template=ROOT / "template.yaml", port=0, workers=0, redis_url=redis_url,
-                                     s3_endpoint=s3_server.url, bucket_events="off", data_dir=data,
+                                     s3_endpoint=s3_server.url,
+                                     cloud_endpoint=s3_server.url, bucket_events="off", data_dir=data,
                                      parameter_overrides=overrides)).start()
     yield stack
     stack.stop()

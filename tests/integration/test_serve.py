@@ -35,7 +35,8 @@ def both(redis_server: ManagedProcess, s3_server: ManagedProcess,
     data = tmp_path_factory.mktemp("serve")
     overrides = {"PhotosBucketName": bucket, "PhotosDbPath": str(data / "photos.db")}
     stack = Stack(Settings.load(template=ROOT / "template.yaml", port=0, workers=0, redis_url=redis_url,
-                                s3_endpoint=s3_server.url, bucket_events="off", data_dir=data,
+                                s3_endpoint=s3_server.url,
+                                cloud_endpoint=s3_server.url, bucket_events="off", data_dir=data,
                                 parameter_overrides=overrides)).start()
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "S3_ENDPOINT_URL": s3_server.url,

@@ -85,6 +85,9 @@ def _install() -> None:
         root = logging.getLogger()
         if _records not in root.handlers:
             root.addHandler(_records)
+        runtime = logging.getLogger(RUNTIME_LOGGER)
+        if runtime.getEffectiveLevel() > logging.INFO:  # its lines are the tail, whatever the root's level
+            runtime.setLevel(logging.INFO)
 
 
 @contextlib.contextmanager

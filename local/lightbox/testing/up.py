@@ -64,7 +64,9 @@ def start_up(data_dir: Path, args: list[str] | None = None, env: dict[str, str] 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if (data_dir / "state.json").is_file() and requests.get(f"{up.url}/_lightbox/health", timeout=2).ok:
+            # Serving, and done printing what it runs (the last line of that comes after the port answers).
+            if ((data_dir / "state.json").is_file() and "Ctrl-C stops everything" in up.log_path.read_text()
+                    and requests.get(f"{up.url}/_lightbox/health", timeout=2).ok):
                 return up
         except requests.ConnectionError:
             pass

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -63,6 +65,7 @@ class Environment:
         self._api = RuntimeApiServer(self)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
         self._started = 0.0
+        self._pumping = threading.Lock()  # held while a read of the output is being handed on
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -182,8 +185,36 @@ class Environment:
         self._api.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def drain_output(self, limit: float = 1.0) -> None:
+        """Wait until what the function wrote before it answered is logged, so its lines come before
+        its END line (and into its LogType Tail), as on Lambda. The runtimes flush before answering."""
+        if self.proc is None or self.proc.stdout is None or self.dead:
+            return
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self._pumping:  # the pump hands on a whole read under this lock: empty now is empty
+                try:
+                    if not select.select([fd], [], [], 0)[0]:
+                        return
+                except (OSError, ValueError):  # closed: the process ended and the pump is done
+                    return
+            time.sleep(0.0005)
+
     def _pump(self) -> None:
+        """The function's output, line by line: raw reads (no buffer of Python's in between), each read
+        handed on under `_pumping`, so drain_output can tell when all that was written is logged."""
         assert self.proc is not None and self.proc.stdout is not None
         with self.proc.stdout:
-            for raw in self.proc.stdout:
-                self.spec.on_output(self, raw.decode("utf-8", "replace").rstrip("\n"))
+            fd, rest = self.proc.stdout.fileno(), b""
+            while True:
+                select.select([fd], [], [])
+                with self._pumping:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    *lines, rest = (rest + chunk).split(b"\n")
+                    for raw in lines:
+                        self.spec.on_output(self, raw.decode("utf-8", "replace"))
+            if rest:
+                self.spec.on_output(self, rest.decode("utf-8", "replace"))

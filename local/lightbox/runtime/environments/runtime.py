@@ -152,6 +152,7 @@ class ProcessRuntime(Runtime):
         streamed = False
         try:
             env.invoke(pending)
+            env.drain_output()  # before it is released: its lines are tagged with this request's id
             streamed = pending.stream is not None and not env.dead
         finally:
             if streamed:

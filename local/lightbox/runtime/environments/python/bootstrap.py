@@ -225,6 +225,18 @@ def _streamed(result: Any) -> bool:
     return body is not None and not isinstance(body, str | bytes | dict | list) and isinstance(body, Iterable)
 
 
+
+def log_error(error: dict[str, Any]) -> None:
+    """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
+    kind = f" {error['errorType']}:" if error.get("errorType") else ""
+    head = f"[ERROR]{kind} {error.get('errorMessage', '')}"
+    lines = [head.rstrip()]
+    if error.get("stackTrace") is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in error["stackTrace"]:
+            lines.extend(str(element).splitlines() or [""])
+    print("\n".join(lines), flush=True)
+
 def serve_one(client: Client, handler: Any) -> None:
     global _request_id
     headers, payload = client.next()
@@ -251,7 +263,7 @@ def serve_one(client: Client, handler: Any) -> None:
             raise Fault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - every handler error is the invocation's error
         error = error_payload(exc, request_id)
-        print(json.dumps({k: v for k, v in error.items() if k != "requestId"}), flush=True)
+        log_error(error)
         client.fail(request_id, error)
         return
     finally:
@@ -268,7 +280,7 @@ def main() -> None:
         handler = load_handler(os.environ["_HANDLER"])
     except Exception as exc:  # noqa: BLE001 - an import that fails in any way fails the init
         error = error_payload(exc)
-        print(json.dumps({k: v for k, v in error.items() if k != "requestId"}), flush=True)
+        log_error(error)
         client.init_error(error)
         sys.exit(1)
     while True:
