@@ -59,8 +59,9 @@ def ensure_topics_and_buses(template: Template, endpoint: str) -> None:
     buses.discard("default")
     if not topics and not buses:
         return
-    kwargs = {"endpoint_url": endpoint, "region_name": template.region, "aws_access_key_id": "lightbox",
-              "aws_secret_access_key": "lightbox"}
+    key, secret = config.credentials()  # the configured ones: the server may verify signatures
+    kwargs = {"endpoint_url": endpoint, "region_name": template.region, "aws_access_key_id": key,
+              "aws_secret_access_key": secret}
     sns_client, events = boto3.client("sns", **kwargs), boto3.client("events", **kwargs)
     for topic in sorted(topics):
         sns_client.create_topic(Name=topic, **({"Attributes": {"FifoTopic": "true"}} if topic.endswith(".fifo")
@@ -75,12 +76,14 @@ def put_event(state: Path, source: str, detail_type: str, detail: str, bus: str,
               resources: list[str]) -> dict[str, Any]:
     """`lightbox event put`: PutEvents to the embedded moto server of the `lightbox up` whose state file
     this is, as code would call it (so its rules see it as they see any other event)."""
-    endpoint = json.loads(state.read_text()).get("s3_endpoint") if state.is_file() else None
+    saved = json.loads(state.read_text()) if state.is_file() else {}
+    endpoint = saved.get("cloud_endpoint") or saved.get("s3_endpoint")
     if not endpoint:
         raise LightboxError(f"no running `lightbox up` found ({state} is missing): start it here first, or set "
                             "LIGHTBOX_DATA_DIR to its data folder")
+    key, secret = config.credentials()
     events = boto3.client("events", endpoint_url=endpoint, region_name=config.REGION,
-                          aws_access_key_id="lightbox", aws_secret_access_key="lightbox")
+                          aws_access_key_id=key, aws_secret_access_key=secret)
     out = events.put_events(Entries=[{"Source": source, "DetailType": detail_type, "Detail": detail,
                                       "EventBusName": bus, "Resources": resources}])
     return {"FailedEntryCount": out["FailedEntryCount"], "Entries": out["Entries"]}

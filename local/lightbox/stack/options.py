@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lightbox import config
+from lightbox import overrides as overrides_
 from lightbox.config import Settings
 from lightbox.template import samconfig
 from lightbox.template.loader import pick_template
@@ -27,7 +28,7 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
     template, note = pick_template(Path(named or "template.yaml"), given=bool(named))
     if note and announce:
         print(f"lightbox: {note}")
-    overrides = config.parse_parameter_overrides(sam.get("parameter_overrides") or {}, folder)
+    overrides = overrides_.parse_parameter_overrides(sam.get("parameter_overrides") or {}, folder)
     overrides.update(config.parameter_overrides(getattr(args, "parameter_overrides", None)))
     given = {k: getattr(args, k, None) for k in ("host", "port", "workers", "redis_url", "s3_endpoint",
                                                  "webhook_token", "bucket_events", "env_vars",

@@ -17,6 +17,7 @@ from typing import Any
 from lightbox import config
 from lightbox.config import Settings
 from lightbox.exceptions import TemplateError, TemplateErrors
+from lightbox.overrides import env_text
 from lightbox.template import cdk, provisioned
 from lightbox.template.apimodel import Api, sqs_queue
 from lightbox.template.attributes import StackIdentity, stack_id
@@ -211,7 +212,7 @@ def _apply_env_vars(template: Template, file: Path) -> None:
         wanted = {**overrides.get("Parameters", {}), **(overrides[keys[0]] if keys else {})}
         for var, value in wanted.items():
             if var in fn.environment:
-                fn.environment[var] = config.env_text(value)
+                fn.environment[var] = env_text(value)
             elif keys and var in overrides[keys[0]]:
                 template.notes.append(f"{file.name}: {keys[0]}.{var} is not in {fn.name}'s Environment; not set "
                                       "(SAM CLI sets only declared variables)")
