@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from template_helpers import load, write
 
-from lightbox.config import Settings, child_env
+from lightbox.config import Settings, child_env, parameter_overrides
 from lightbox.exceptions import LightboxError
-from lightbox.overrides import parameter_overrides, parse_parameter_overrides
+from lightbox.overrides import parse_parameter_overrides
 from lightbox.stack.options import command_settings
 from lightbox.template import samconfig
 from lightbox.template.loader import load_template, pick_template
