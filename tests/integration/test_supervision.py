@@ -144,10 +144,12 @@ def test_a_busy_port_is_one_clear_line_and_leaves_nothing(tmp_path: Path) -> Non
 
 
 def test_a_service_that_fails_to_start_stops_what_did_start(tmp_path: Path) -> None:
-    # A moto that cannot be imported: the moto server exits while starting, after redis-server started.
+    # A moto server that exits while starting, after redis-server started (only that process: the
+    # emulator itself imports moto too, for its event-pattern matcher).
     broken = tmp_path / "broken"
-    (broken / "moto").mkdir(parents=True)
-    (broken / "moto" / "__init__.py").write_text("raise ImportError('broken on purpose')\n")
+    broken.mkdir()
+    (broken / "sitecustomize.py").write_text(
+        "import os, sys\nif 'lightbox.services.cloud' in sys.orig_argv:\n    os._exit(1)\n")
     got = run_up_under_subreaper(tmp_path, ["-p", str(free_port())], env={"PYTHONPATH": str(broken)})
     assert got["code"] == 2
     assert "lightbox: error: moto server exited with code 1 while starting" in str(got["stderr"])

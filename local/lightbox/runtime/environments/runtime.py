@@ -62,7 +62,7 @@ class ProcessRuntime(Runtime):
         if reason or launcher is None:
             raise FunctionError(f"{fn.name}: {reason or f'runtime {fn.runtime} is not run here'}",
                                 "Runtime.InvalidRuntime")
-        base = {**os.environ, **self.environment(fn)}
+        base = config.function_overlay(os.environ, self.environment(fn))  # no user AWS profile, as on Lambda
         return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
 
     def pool(self, fn: Function) -> FunctionPool:
