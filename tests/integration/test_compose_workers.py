@@ -139,8 +139,9 @@ def test_thirty_uploads_complete_each_processed_once_by_two_worker_processes(com
     # Both worker processes took jobs: the queue is shared, not partitioned.
     done = {w.name: w.successful_job_count for w in Worker.all(connection=c.redis)}
     assert len(done) == 2 and all(n > 0 for n in done.values()), done
-    # Per photo: ingest twice (the second finds the row past pending_upload and does nothing) and four stages.
-    assert sum(done.values()) == PHOTOS * (2 + 4)
+    # How many jobs that took depends on how Lambda's poller gathered the queues' messages into batches
+    # (issue 17); that each stage ran exactly once per photo is the check above.
+    assert sum(done.values()) >= PHOTOS * 4 / 10
 
     # What the operator sees: healthy, and the counts on /metrics agree.
     health = requests.get(f"{c.url}/health", timeout=5).json()
