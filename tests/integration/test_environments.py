@@ -3,6 +3,7 @@ through the Runtime API; faults stay in their environment (tests/apps/environmen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -273,7 +274,8 @@ def test_environments_die_with_a_sigkilled_parent() -> None:
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(c) for c in (task / "children").read_text().split())
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            found.extend(int(c) for c in (task / "children").read_text().split())
     return found
 
 

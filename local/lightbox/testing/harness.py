@@ -115,6 +115,14 @@ class Lightbox:
         # topics, secrets ... created on it as `up` creates them; their real ARNs are recorded in a folder of
         # this test's.
         self._data = tempfile.TemporaryDirectory(prefix="lightbox-test-")
+        try:
+            self._start(servers, template_path, parameters, isolation)
+        except BaseException:  # a template this fixture refuses: nothing is left for the garbage collector
+            self._data.cleanup()
+            raise
+
+    def _start(self, servers: TestServers, template_path: Path, parameters: Mapping[str, str] | None,
+               isolation: str) -> None:
         settings = Settings(template=template_path, port=int(self.url.rsplit(":", 1)[1]), workers=0,
                             redis_url=servers.redis_url, s3_endpoint=servers.s3_endpoint, bucket_events="poll",
                             retry_base=0.0, hot_reload=False, parameter_overrides=dict(parameters or {}),
