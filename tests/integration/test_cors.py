@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import requests
+from app_stack import app_stack
 
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -20,14 +19,8 @@ APP = Path(__file__).resolve().parents[1] / "apps" / "cors" / "template.yaml"
 @pytest.fixture(scope="module")
 def stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = redis_server.url.rsplit("/", 1)[0] + "/5"
-    settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,
-                             bucket_events="off", data_dir=tmp_path_factory.mktemp("lightbox"))
-    started = Stack(settings).start()
-    yield started
-    started.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(APP, redis_server, s3_server, 5, tmp_path_factory.mktemp("lightbox")) as started:
+        yield started
 
 
 def preflight(stack: Stack, path: str, origin: str, headers: str = "content-type") -> requests.Response:
