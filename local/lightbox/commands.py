@@ -132,6 +132,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     settings = _settings(args, command="local_invoke")
     install_scoped_environ()
     runtime = build_runtime(settings)
+    for line in runtime.describe():
+        if line.lstrip().startswith("debugging "):
+            print(line.strip(), file=sys.stderr)
     text = sys.stdin.read() if args.event in (None, "-") else Path(args.event).read_text()
     event = json.loads(text) if text.strip() else {}
     inv = runtime.invoke(args.function, event, trigger="cli")

@@ -91,7 +91,8 @@ def _lambda(call: Call) -> HttpResponse:
     event = build_event(call.request, given, runtime.template.account_id)
     trigger = f"http:{route.method} {route.path}"
     limit = api.integration_seconds(route.integration)
-    if runtime.template.function(route.function).timeout <= limit:
+    fn = runtime.template.function(route.function)
+    if fn.timeout <= limit or fn.debug_port is not None:  # a debugging session is not cut at 29 s either
         inv = runtime.invoke(route.function, event, trigger=trigger)
     else:  # the gateway gives up before the function does (which runs on, as on AWS)
         context = contextvars.copy_context()

@@ -105,6 +105,8 @@ class Stack:
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
         s.function_urls = function_urls.plan(first, s.host, s.port + 1)
+        if s.debug:  # this process holds the debugged environment; the workers send it its invocations
+            s.debug_host = str(os.getpid())
         self._start_cloud(first)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
