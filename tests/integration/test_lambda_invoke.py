@@ -18,10 +18,10 @@ import boto3
 import pytest
 import redis
 import requests
+from app_stack import app_stack
 from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
 from botocore.config import Config
 
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -54,17 +54,11 @@ def cloud(s3_server: ManagedProcess) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def invoke_stack(redis_server: ManagedProcess, s3_server: ManagedProcess, cloud: dict[str, str],
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = redis_server.url.rsplit("/", 1)[0] + "/2"  # a database of its own
-    redis.Redis.from_url(url).flushdb()
+    # The topic and bus of `cloud` are made on the moto server, the stack's cloud endpoint.
     overrides = {k: cloud[k] for k in ("FailureTopicArn", "ResultBusArn")}
-    settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,  # the topic and bus below are made there
-                             bucket_events="off", retry_base=RETRY_BASE, data_dir=tmp_path_factory.mktemp("lb"),
-                             parameter_overrides=overrides)
-    stack = Stack(settings).start()
-    yield stack
-    stack.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(APP, redis_server, s3_server, 2, tmp_path_factory.mktemp("lb"), retry_base=RETRY_BASE,
+                   parameter_overrides=overrides) as started:
+        yield started
 
 
 @pytest.fixture
