@@ -25,6 +25,7 @@ from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.eventsources import mappings
+from lightbox.eventsources.poller import StreamPoller
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
 from lightbox.ops import access, health, metrics
@@ -184,6 +185,18 @@ class Stack:
             self.stop()
             raise
 
+    def _restart_stream_pollers(self) -> None:
+        """The reloaded template's DynamoDB/Kinesis mappings: new pollers go on from the old ones'
+        checkpoints (a batch the old one was running when stopped is read again, at least once, as Lambda's)."""
+        old = [t for t in self._threads if isinstance(t, StreamPoller)]
+        for poller in old:
+            poller.stop()
+            self._threads.remove(poller)
+        for poller in old:  # its batch's invocation ends first, so two pollers seldom read one shard at once
+            poller.join(config.WORKER_STOP_SECONDS)
+        self._threads.extend(mappings.start_stream_pollers(self.runtime, self.broker, self.settings.cloud_endpoint,
+                                                           self.settings.retry_base))
+
     # -- template reload -----------------------------------------------------------------
     def reload_if_changed(self) -> list[str]:
         """When a template file changed: load it again and swap routes, functions and triggers in;
@@ -197,6 +210,7 @@ class Stack:
                 new = load_for(self.settings)
             if self.settings.strict:
                 refuse_not_emulated(new, runtime_findings(new))
+            mappings.check_filters(new)  # a pattern Lambda refuses keeps the old mappings running
         except LightboxError as exc:
             return [f"lightbox: {self.settings.template} changed but cannot be loaded; still running the "
                     "previous one:", *(f"  {line}" for line in str(exc).splitlines())]
@@ -211,6 +225,7 @@ class Stack:
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
         self._start_schedules()
+        self._restart_stream_pollers()
         if set(new.buckets) != set(old.buckets) or new.buckets != old.buckets:
             if self.bucket_events_mode == "poll":
                 s3_poller.configure(self.broker, str(self.settings.s3_endpoint))
