@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     from lightbox.services.supervision import follow_lifeline
 
     follow_lifeline()  # a worker `lightbox up` started ends with it, however that ends
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv[:1] if argv[:1] == ["aws"] else argv)
+    if argv[:1] == ["aws"]:  # all that follows is the AWS CLI's, its own options (--output ...) first too
+        args.aws_args = argv[1:]
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # JSON with LIGHTBOX_LOG_FORMAT=json
     try:
         return int(args.func(args))

@@ -28,6 +28,7 @@ from lightbox.eventsources import mappings
 from lightbox.eventsources.poller import StreamPoller
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
+from lightbox.lambda_ import functions as lambda_functions
 from lightbox.ops import access, health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, in_process_problem, runtime_findings
 from lightbox.s3 import minio
@@ -63,7 +64,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker), *delivery.blueprints(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
-            lambda_api.blueprint(runtime, broker)]
+            lambda_api.blueprint(runtime, broker), lambda_functions.blueprint(runtime)]
 
 
 class Stack:
