@@ -31,6 +31,7 @@ from lightbox.lambda_ import api as lambda_api
 from lightbox.lambda_ import functions as lambda_functions
 from lightbox.ops import access, health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, in_process_problem, runtime_findings
+from lightbox.runtime.runtimes import node_sdk
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
 from lightbox.services.processes import (
@@ -110,6 +111,8 @@ class Stack:
         if s.debug:  # this process holds the debugged environment; the workers send it its invocations
             s.debug_host = str(os.getpid())
         self._start_cloud(first)
+        for line in node_sdk.ensure(first.functions.values()):  # the AWS SDK Lambda's Node.js runtime has
+            print(line, flush=True)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -216,7 +219,8 @@ class Stack:
             return [f"lightbox: {self.settings.template} changed but cannot be loaded; still running the "
                     "previous one:", *(f"  {line}" for line in str(exc).splitlines())]
         old = self.template
-        lines = [f"lightbox: {self.settings.template} changed: reloaded ({len(new.functions)} functions, "
+        sdk = node_sdk.ensure(new.functions.values())
+        lines = [*sdk, f"lightbox: {self.settings.template} changed: reloaded ({len(new.functions)} functions, "
                  f"{len(new.routes())} routes)"]
         self.watch = TemplateWatch(new.files)
         self.template = new
