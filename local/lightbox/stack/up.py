@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -169,6 +170,11 @@ class Stack:
         if mode == "auto":
             mode = "poll" if "s3" in self.embedded else "webhook"
         self.bucket_events_mode = mode
+        if mode != "poll" and self.template.buckets:  # the buckets are made all the same, as CloudFormation would
+            try:
+                s3_poller.create_buckets(self.template, str(self.settings.s3_endpoint))
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("the template's buckets could not be made on %s: %s", self.settings.s3_endpoint, exc)
         if mode == "poll" and self.template.buckets:
             queue_url = s3_poller.configure(self.broker, str(self.settings.s3_endpoint))
             poller = s3_poller.BucketPoller(self.broker, str(self.settings.s3_endpoint), queue_url)
