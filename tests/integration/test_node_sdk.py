@@ -54,3 +54,14 @@ def test_a_function_bringing_its_own_sdk_does_not_need_the_cache(tmp_path: Path)
     fn = load_template(template).functions["Fn"]
     assert node_sdk.imported(fn) == {"@aws-sdk/client-s3", "@aws-sdk/client-sqs"}
     assert node_sdk.brought(fn, "@aws-sdk/client-s3") and not node_sdk.brought(fn, "@aws-sdk/client-sqs")
+
+
+def test_later_installs_keep_what_earlier_ones_put_in_the_cache(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(node_sdk.CACHE_VAR, str(tmp_path / "cache"))
+    first = node_sdk.install(["@aws-sdk/types"])  # two small packages, one install each
+    if first is not None:
+        pytest.skip(f"the npm registry is not reachable from here: {first}")
+    assert node_sdk.install(["@aws-sdk/util-utf8-browser"]) is None
+    assert (node_sdk.modules_dir() / "@aws-sdk" / "types").is_dir()
+    assert (node_sdk.modules_dir() / "@aws-sdk" / "util-utf8-browser").is_dir()

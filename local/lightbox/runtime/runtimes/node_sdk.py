@@ -101,8 +101,9 @@ def install(packages: list[str]) -> str | None:
         todo = [p for p in packages if not (modules_dir() / p).is_dir()]
         if not todo:
             return None
+        # Saved in the cache's package.json: npm removes what a later install does not list.
         try:
-            done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(folder),
+            done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder),
                                    *todo], capture_output=True, text=True, timeout=NPM_TIMEOUT_SECONDS, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"npm install failed ({exc})"
