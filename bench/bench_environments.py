@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section
+from bench.timing import ms_since, p50
 from lightbox.config import Settings
 from lightbox.runtime.environments.memory import tree_rss_mb
 from lightbox.runtime.environments.pool import Limits
@@ -52,10 +52,6 @@ Resources:
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 
 
-def p50(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def app_dir() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="bench-env-"))
     (folder / "fn").mkdir()
@@ -71,7 +67,7 @@ def cold_starts(settings: Settings, client: str, n: int) -> tuple[list[float], l
         rt = ProcessRuntime(load_for(settings), limits=Limits(4, 600, True), client=client)
         started = time.perf_counter()
         inv = rt.invoke("TrivialFunction", {})
-        firsts.append((time.perf_counter() - started) * 1000)
+        firsts.append(ms_since(started))
         assert inv.ok, inv.error
         pool = rt.pool(rt.template.function("TrivialFunction"))
         env = pool.idle[0]
@@ -88,7 +84,7 @@ def warm_invokes(rt: Runtime, n: int) -> list[float]:
     for _ in range(n):
         started = time.perf_counter()
         rt.invoke("TrivialFunction", {}).unwrap()
-        out.append((time.perf_counter() - started) * 1000)
+        out.append(ms_since(started))
     return out
 
 
@@ -97,7 +93,7 @@ def interpreter_start(n: int) -> list[float]:
     for _ in range(n):
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
-        out.append((time.perf_counter() - started) * 1000)
+        out.append(ms_since(started))
     return out
 
 
