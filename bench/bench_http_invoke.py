@@ -126,6 +126,11 @@ def report(times: dict[str, list[float]], connection: dict[str, str], rounds: in
                       f"({ours:.2f} vs {theirs:.2f} ms, {ours / theirs:.2f}x).")
     else:
         lines[-1] += f" serverless-offline: not measured ({skipped})."
+    closed = [name for name, value in connection.items() if value.lower() == "close"]
+    if closed:
+        lines += ["", f"Answered with `Connection: close`, so each of their requests pays a loopback TCP connect the "
+                  f"keep-alive session cannot save: {', '.join(closed)} (werkzeug's server closes after every "
+                  "response)."]
     return "\n".join(lines)
 
 
