@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from rq.serializers import JSONSerializer
 from werkzeug.serving import make_server
 
 from bench.report import write_section
+from bench.timing import percentile as pct
 from lightbox import config
 from lightbox.config import Settings
 from lightbox.services.processes import start_redis, start_s3
@@ -175,10 +175,6 @@ class Sample:
     handler: int  # the handler's first line ran
     enqueued: int = 0  # RQ's enqueued_at of the job
     started: int = 0  # RQ's started_at of the job (set by the worker just before it runs it)
-
-
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 def rq_ns(when: datetime | None) -> int:

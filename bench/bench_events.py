@@ -30,6 +30,7 @@ import boto3
 from redis import Redis
 
 from bench.report import write_section
+from bench.timing import percentile as pct
 from lightbox.config import Settings
 from lightbox.stack.up import Stack
 
@@ -63,11 +64,6 @@ _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
 def handler(event, context):
     _redis.rpush("{KEY}", time.time_ns())
 """
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def measure(n: int, call: Callable[[], None], baseline: Callable[[], None], conn: Redis) -> tuple[

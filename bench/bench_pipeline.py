@@ -137,12 +137,20 @@ def pooled_baseline(photos: list[Path], workers: int) -> float:
         return time.perf_counter() - start
 
 
-def run_pipeline(photos: list[Path], blobs: dict[Path, bytes], workers: int, clients: int) -> dict[str, Any]:
+def run_pipeline(photos: list[Path], blobs: dict[Path, bytes], workers: int, clients: int,
+                 env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One `lightbox up` (with `env` added to its variables), warmed, then every photo uploaded."""
     with tempfile.TemporaryDirectory(prefix="lightbox-bench-") as tmp:
-        stack = pipeline_stack.start(Path(tmp), workers)
+        stack = pipeline_stack.start(Path(tmp), workers, env)
         try:
-            with requests.Session() as http:  # warm-up, as the baseline's: imports, codecs, every file once
-                warm = {pipeline_stack.upload(stack.url, p, blobs[p], http) for p in dict.fromkeys(photos)}
+            # Warm-up, as the baseline's: imports, codecs, every file once; from `clients` threads, as the
+            # timed run sends, so the execution environments the run's concurrency needs are started.
+            def warm_one(path: Path) -> str:
+                with requests.Session() as session:
+                    return pipeline_stack.upload(stack.url, path, blobs[path], session)
+
+            with ThreadPoolExecutor(clients) as pool:
+                warm = set(pool.map(warm_one, dict.fromkeys(photos)))
             pipeline_stack.wait_final(stack.redis, warm, "0-0", timeout=120)
             time.sleep(0.5)  # the warm-up's last log lines land before the clock starts
             after = pipeline_stack.stream_position(stack.redis)

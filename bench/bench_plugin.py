@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ import redis
 from photo_harness import CORPUS, TOKEN_SECRET, PhotoApp, PhotoEnv
 
 from bench.report import write_section
+from bench.timing import ms_since, p50
 from lightbox.testing import Lightbox, TestServers
 from photolib.config import DEFAULT_PIPELINE
 
@@ -75,10 +75,6 @@ def direct_env(servers: TestServers, work: Path) -> PhotoEnv:
     })
     return PhotoEnv(bucket, queues, s3, sqs, redis.Redis.from_url(servers.redis_url), f"events-{suffix}", db,
                     load_function)
-
-
-def ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
 
 
 def direct_round(servers: TestServers, work: Path, photo: Path) -> float:
@@ -124,10 +120,10 @@ def run(n: int, work: Path) -> str:
                     direct_ms.append(direct)
                     plugin_ms.append(plugin)
                     fixture_ms.append(fixture)
-            base = statistics.median(direct_ms)
+            base = p50(direct_ms)
             for what, values in ((f"{photo.name}: upload to completed on the plugin", plugin_ms),
                                  (f"{photo.name}: the fixture's setup + teardown", fixture_ms)):
-                median = statistics.median(values)
+                median = p50(values)
                 rows.append(f"| {what} | {n} | {median:.1f} | {max(values):.1f} | handlers called directly, same "
                             f"photo | {base:.1f} | {median / base:.2f}x |")
     finally:

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT / "layers" / "photolib" / "python"))
 import requests
 
 from bench.report import write_section
+from bench.timing import p50, percentile
 from lightbox.template.loader import load_template
 from lightbox.testing.up import start_up
 from photolib import auth as photo_auth
@@ -132,11 +132,6 @@ def long_poll(stack: Stack, token: str, n: int) -> list[float]:
     return out
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--clients", type=int, default=500)
@@ -165,11 +160,11 @@ def main() -> None:
         ("1 SSE client (after the crowd)", single_after),
         ("long-poll GET /events, 1 waiting request", polls),
     ]
-    base = statistics.median(single + single_after)
+    base = p50(single + single_after)
     lines = ["| run | deliveries | p50 | p99 | max | p50 vs 1 client |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, values in rows:
-        lines.append(f"| {name} | {len(values)} | {pct(values, .5):.2f} | {pct(values, .99):.2f} | "
-                     f"{max(values):.2f} | {pct(values, .5) / base:.1f}x |")
+        lines.append(f"| {name} | {len(values)} | {percentile(values, 50):.2f} | {percentile(values, 99):.2f} | "
+                     f"{max(values):.2f} | {percentile(values, 50) / base:.1f}x |")
     text = (f"Publish -> delivery latency in ms, one `lightbox up` (embedded Redis and S3, werkzeug threaded "
             "gateway: one thread per stream, one shared XREAD per process), "
             f"{os.cpu_count()} CPUs shared by the server "

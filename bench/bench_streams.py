@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ import boto3
 import redis
 
 from bench.report import write_section
+from bench.timing import p50, percentile
 from lightbox.services.processes import start_redis, start_s3
 from lightbox.testing.up import start_up
 
@@ -95,11 +95,6 @@ def make_tables(endpoint: str) -> Any:
                          **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}
                             if stream else {}))
     return ddb
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def wait_for_mapping(ddb: Any, r: redis.Redis) -> None:
@@ -187,8 +182,8 @@ def main() -> None:
 
 
 def report(plain: list[float], delivered: list[float], invocations: int, seconds: float, messages: int) -> str:
-    p50, p95 = statistics.median(delivered), percentile(delivered, 95)
-    b50, b95 = statistics.median(plain), percentile(plain, 95)
+    d50, d95 = p50(delivered), percentile(delivered, 95)
+    b50, b95 = p50(plain), percentile(plain, 95)
     return "\n".join([
         f"{platform.machine()}, Python {platform.python_version()}; `lightbox up -w 2` on an embedded moto server; "
         f"{len(delivered)} writes, after 10 to warm up.",
@@ -196,8 +191,8 @@ def report(plain: list[float], delivered: list[float], invocations: int, seconds
         "| DynamoDB PutItem | p50 ms | p95 ms |",
         "| --- | ---: | ---: |",
         f"| on a table with no mapping: the call alone (baseline) | {b50:.1f} | {b95:.1f} |",
-        f"| on a table with a stream mapping: until the handler starts | {p50:.1f} | {p95:.1f} |",
-        f"| ratio | {p50 / b50:.1f}x | {p95 / b95:.1f}x |",
+        f"| on a table with a stream mapping: until the handler starts | {d50:.1f} | {d95:.1f} |",
+        f"| ratio | {d50 / b50:.1f}x | {d95 / b95:.1f}x |",
         "",
         f"SQS batch gathering: {messages} messages sent one by one (SendMessage, {messages / seconds:.0f}/s end to "
         f"end) to a function with BatchSize 10 and MaximumBatchingWindowInSeconds 1 reached it in **{invocations} "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
 
 from bench.report import write_section
+from bench.timing import p50
 from lightbox.queueing.worker import run_worker
 from lightbox.runtime.invoke import Runtime
 from lightbox.services.processes import start_redis
@@ -136,7 +136,7 @@ def main() -> None:
 
 
 def report(results: dict[str, list[tuple[float, float]]], jobs: int) -> str:
-    medians = {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+    medians = {name: (p50(w for w, _ in r), p50(c for _, c in r))
                for name, r in results.items()}
     base_wall, base_cpu = next(iter(medians.values()))
     lines = [

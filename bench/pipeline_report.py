@@ -11,17 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import pipeline_stack
+from bench.timing import p50, percentile
 from photolib.config import DEFAULT_PIPELINE
 
 TARGET = 0.20
 KINDS = {"mobile": "phone photos", "exif": "camera photos"}
 FUNCTIONS = {"ingest": "IngestFunction", **{s: f"{s.capitalize()}Function" for s in DEFAULT_PIPELINE}}
 QUEUES = {**{f"{s.capitalize()}Queue": s for s in DEFAULT_PIPELINE}, "BucketEventsQueue": "ingest"}
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 def worker_time(run: dict[str, Any], pure: float) -> list[tuple[str, float]]:
@@ -111,11 +107,11 @@ def report(
         f"| pipeline wall, first upload -> last completed (best of {walls}) | {wall:.2f} |",
         f"| of which the client uploading all {len(photos)} | {run['upload_wall']:.2f} |",
         f"| **overhead: wall / ideal - 1** (target under {TARGET:.0%}) | **{wall / ideal - 1:+.0%}** |",
-        f"| median run: wall / ideal - 1 | {statistics.median(r['wall'] for r in runs) / ideal - 1:+.0%} |",
+        f"| median run: wall / ideal - 1 | {p50(r['wall'] for r in runs) / ideal - 1:+.0%} |",
         f"| wall / pool of {workers} processes - 1 | {wall / min(pools) - 1:+.0%} |",
         (
-            f"| per-photo latency, upload -> completed: p50 / p95 / max | {pct(latencies, 0.5):.2f} / "
-            f"{pct(latencies, 0.95):.2f} / {max(latencies):.2f} |"
+            f"| per-photo latency, upload -> completed: p50 / p95 / max | {percentile(latencies, 50):.2f} / "
+            f"{percentile(latencies, 95):.2f} / {max(latencies):.2f} |"
         ),
         "",
         (
@@ -148,7 +144,7 @@ def report(
             f"| {function} | {len(inv)} | {'-' if base_ms is None else f'{base_ms:.1f}'} | {inv_ms:.1f} | "
             f"{'-' if base_ms is None else f'{inv_ms - base_ms:+.1f}'} | "
             f"{statistics.mean((j.ended - j.started) * 1000 for j in jobs) if jobs else float('nan'):.1f} | "
-            f"{pct(waited, 0.5):.0f} / {pct(waited, 0.95):.0f} |"
+            f"{percentile(waited, 50):.0f} / {percentile(waited, 95):.0f} |"
         )
     by_role: dict[str, float] = {}
     for role, seconds in run["cpu"].values():

@@ -1,0 +1,151 @@
+"""Warm HTTP invoke through `lightbox up`, against the same handler behind a bare Flask route and behind
+serverless-offline, in one run.
+
+    .venv/bin/python bench/bench_http_invoke.py [--rounds 1000] [--quick] [--no-write]
+
+One trivial Python handler (bench/apps/invoke/fn/app.py, behind an HttpApi route GET /ping) served by
+four real server processes (serverless-offline timed twice, keep-alive and closing) on loopback:
+  - `lightbox up` on bench/apps/invoke/template.yaml: the function in its execution environment;
+  - the same `lightbox up` with LIGHTBOX_ISOLATION=thread: the handler on a thread of the gateway (the
+    model environments replaced);
+  - a bare Flask route calling the handler (a werkzeug threaded server, the gateway's kind): baseline;
+  - serverless-offline 13 (serverless 3, `npm install`ed once into ~/.cache/lightbox-bench): skipped with
+    a line when node/npm is missing or the install fails.
+serverless-offline is timed a second time with the client sending `Connection: close` (werkzeug closes
+after every response, so the other rows pay a connect per request). One keep-alive `requests.Session`
+per target; every round sends one GET to each, in a rotated order, so
+the machine's load lands on all alike. Warm-up rounds first (cold starts, connections) are not counted.
+Prints markdown and writes it to docs/benchmarks.md under "## Warm HTTP invoke". No timed assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests
+
+from bench import http_targets
+from bench.report import write_section
+from bench.timing import load_note, percentile
+
+TITLE = "Warm HTTP invoke"
+COMMAND = ".venv/bin/python bench/bench_http_invoke.py"
+ENVIRONMENTS = "lightbox up (execution environment)"
+THREADS = "lightbox up, LIGHTBOX_ISOLATION=thread"
+FLASK = "bare Flask route (baseline)"
+OFFLINE = "serverless-offline 13"
+# The same server, the client asking to close after each response: what werkzeug's `Connection: close`
+# costs a keep-alive server, so the gap to serverless-offline can be split into connect and the rest.
+OFFLINE_CLOSE = "serverless-offline 13, client sends Connection: close"
+
+
+def measure(urls: dict[str, str], rounds: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """ms per GET for each target, rounds interleaved; and the Connection header each answered with."""
+    sessions = {name: requests.Session() for name in urls}
+    if OFFLINE_CLOSE in sessions:
+        sessions[OFFLINE_CLOSE].headers["Connection"] = "close"
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    connection: dict[str, str] = {}
+    names = list(urls)
+    try:
+        for i in range(warmup + rounds):
+            order = names[i % len(names):] + names[:i % len(names)]
+            for name in order:
+                started = time.perf_counter_ns()
+                response = sessions[name].get(urls[name], timeout=10)
+                took = time.perf_counter_ns() - started
+                if response.status_code != 200 or response.json() != {"pong": True}:
+                    raise RuntimeError(f"{name} answered {response.status_code}: {response.text[:200]}")
+                connection[name] = response.headers.get("Connection", "keep-alive (HTTP/1.1 default)")
+                if i >= warmup:
+                    times[name].append(took / 1e6)
+    finally:
+        for session in sessions.values():
+            session.close()
+    return times, connection
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1000, help="timed rounds (one GET per target each)")
+    parser.add_argument("--quick", action="store_true", help="200 rounds")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    rounds = 200 if args.quick else args.rounds
+    cli, skipped = http_targets.serverless_install()
+    if cli is None:
+        print(f"serverless-offline: skipped ({skipped}); the other rows are measured")
+    with tempfile.TemporaryDirectory(prefix="lightbox-bench-http-") as tmp_name:
+        tmp = Path(tmp_name)
+        servers = []
+        try:
+            servers.append(http_targets.lightbox_up(tmp / "environments", "process"))
+            servers.append(http_targets.lightbox_up(tmp / "threads", "thread"))
+            servers.append(http_targets.bare_flask(tmp))
+            if cli is not None:
+                servers.append(http_targets.serverless_offline(tmp, cli))
+            urls = dict(zip([ENVIRONMENTS, THREADS, FLASK, OFFLINE], [s.url for s in servers], strict=False))
+            if OFFLINE in urls:
+                urls[OFFLINE_CLOSE] = urls[OFFLINE]
+            times, connection = measure(urls, rounds, warmup=100)
+            load = load_note()
+        finally:
+            for server in servers:
+                server.stop()
+    text = report(times, connection, rounds, load, skipped)
+    print(text)
+    if not args.no_write:
+        write_section(TITLE, text)
+        print(f"\nwritten to docs/benchmarks.md under '## {TITLE}'")
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(times: dict[str, list[float]], connection: dict[str, str], rounds: int, load: str, skipped: str) -> str:
+    base = percentile(times[FLASK], 50)
+    lines = [
+        f"`{COMMAND}`. One trivial Python handler (bench/apps/invoke) behind GET /ping, four real server processes "
+        f"on loopback (serverless-offline timed twice: keep-alive, and the client closing after each response), one "
+        f"`requests.Session` per row, {rounds} rounds of one GET per row in a rotated "
+        f"order after 100 warm-up rounds; {platform.machine()}, Python {platform.python_version()}, {load} at the "
+        f"end of the run, {time.strftime('%Y-%m-%d', time.gmtime())}.",
+        "",
+        "| target | p50 ms | p95 ms | p99 ms | vs bare Flask at p50 | ratio | Connection |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, values in times.items():
+        mid = percentile(values, 50)
+        lines.append(f"| {name} | {mid:.2f} | {percentile(values, 95):.2f} | {percentile(values, 99):.2f} | "
+                     f"{mid - base:+.2f} ms | {mid / base:.2f}x | {connection[name]} |")
+    ours = percentile(times[ENVIRONMENTS], 50)
+    lines += ["", f"Target: at most +1.5 ms over bare Flask at p50: {verdict(ours - base <= 1.5)} "
+              f"({ours - base:+.2f} ms)."]
+    if OFFLINE in times:
+        theirs = percentile(times[OFFLINE], 50)
+        closing = percentile(times[OFFLINE_CLOSE], 50)
+        lines[-1] += (f" Target: not slower than serverless-offline at p50: {verdict(ours <= theirs)} "
+                      f"({ours:.2f} vs {theirs:.2f} ms, {ours / theirs:.2f}x; against serverless-offline paying a "
+                      f"connect per request as werkzeug's clients do: {ours:.2f} vs {closing:.2f} ms, "
+                      f"{ours / closing:.2f}x).")
+    else:
+        lines[-1] += f" serverless-offline: not measured ({skipped})."
+    closed = [name for name, value in connection.items() if value.lower() == "close" and name != OFFLINE_CLOSE]
+    if closed:
+        lines += ["", f"werkzeug's server (lightbox up's gateway, the bare Flask route) answers `Connection: close`, "
+                  f"so {', '.join(closed)} pay a loopback TCP connect per request that the session cannot save; the "
+                  "second serverless-offline row pays it too, which shows what it costs."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
