@@ -178,8 +178,8 @@ class Environment:
         if current is not None:
             error = faults.out_of_memory(current.request_id) if self._oom else faults.exited(current.request_id, code)
             current.settle(error=error)
-            if current.stream is not None:
-                current.stream.end()
+            if current.stream is not None:  # mid-stream: the response ends with the exit's error
+                current.stream.fail(error)
         self._queue.put(None)
         self._stream_over()
         self._api.stop()
