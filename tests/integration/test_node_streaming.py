@@ -152,3 +152,22 @@ def test_invoke_with_response_stream_of_a_buffered_function_is_one_chunk(lam: An
 def test_a_streaming_environment_keeps_serving(stack: Stack) -> None:
     for _ in range(3):
         assert requests.get(url_of(stack, "TextFunction"), timeout=30).content == b'hello stream {"n":1}'
+
+
+def test_a_stream_never_ended_is_cut_at_the_functions_timeout(stack: Stack, lam: Any) -> None:
+    with requests.get(url_of(stack, "ForgetfulFunction"), stream=True, timeout=30) as resp:
+        chunks = resp.iter_content(chunk_size=None)
+        assert first_line(chunks) == b"started\n"
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            b"".join(chunks)
+    got = lam.invoke(FunctionName="ForgetfulFunction")
+    error = json.loads(got["Payload"].read())
+    assert got["FunctionError"] == "Unhandled" and error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 2.00 seconds")
+
+
+def test_a_streaming_handler_that_is_not_async_fails_as_on_lambda(lam: Any) -> None:
+    got = lam.invoke(FunctionName="SyncFunction")
+    assert got["FunctionError"] == "Unhandled"
+    assert json.loads(got["Payload"].read()) == {
+        "errorType": "string", "errorMessage": "Streaming does not support non-async handlers.", "trace": []}

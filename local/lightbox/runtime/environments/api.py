@@ -126,8 +126,9 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self._reply(400, {"errorMessage": f"Invalid request ID: {parts[1]}", "errorType": "InvalidRequestID"})
             return
         if parts[2] == "error":
-            pending.settle(error=from_payload(_json(self._body()),
-                                              self.headers.get("Lambda-Runtime-Function-Error-Type")))
+            error = from_payload(_json(self._body()), self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            if not pending.settle(error=error) and pending.stream is not None:
+                pending.stream.fail(error)  # a runtime that reports a failure of its stream apart (Python's)
         elif self.headers.get("Lambda-Runtime-Function-Response-Mode", "").lower() == "streaming":
             if not self._stream(pending):
                 return  # the gateway hung up (its client left): nobody to answer

@@ -20,7 +20,7 @@ from pathlib import Path
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
-from lightbox.runtime.environments.invocation import Pending
+from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.memory import peak_mb, tree_rss_mb
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
@@ -126,6 +126,16 @@ class Environment:
         timed_out = not pending.done.wait(max(0.0, remaining))
         if timed_out and pending.settle(error=faults.timed_out(pending.request_id, pending.timeout)):
             self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
+        elif pending.stream is not None and not self.function.runtime.startswith("python"):
+            # Lambda's Timeout counts until the stream ends. Python generator bodies (server-sent
+            # events, which Lambda's Python runtime cannot stream) are left to run as long as they do.
+            threading.Thread(target=self._stream_deadline, args=(pending, pending.stream), daemon=True,
+                             name=f"lambda-{self.function.name}-stream").start()
+
+    def _stream_deadline(self, pending: Pending, stream: StreamBody) -> None:
+        if not stream.ended.wait(max(0.0, pending.deadline - time.monotonic())):
+            stream.fail(faults.timed_out(pending.request_id, pending.timeout))
+            self.kill()
 
     def park(self) -> None:
         """Idle: freeze it (once its init is done; until then it goes on importing)."""
