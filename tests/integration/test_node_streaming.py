@@ -149,9 +149,13 @@ def test_invoke_with_response_stream_of_a_buffered_function_is_one_chunk(lam: An
         lam.invoke_with_response_stream(FunctionName="NoSuchFunction")
 
 
-def test_a_streaming_environment_keeps_serving(stack: Stack) -> None:
-    for _ in range(3):
-        assert requests.get(url_of(stack, "TextFunction"), timeout=30).content == b'hello stream {"n":1}'
+def test_a_streaming_environment_is_free_again_however_fast_its_stream_ends(stack: Stack) -> None:
+    """A short stream may end, and its runtime ask for the next event, before the invoking side is done
+    with the invocation: the environment must still be released, or the function stops answering."""
+    with requests.Session() as session:
+        for _ in range(100):
+            got = session.get(url_of(stack, "TextFunction"), timeout=30)
+            assert got.content == b'hello stream {"n":1}'
 
 
 def test_a_stream_never_ended_is_cut_at_the_functions_timeout(stack: Stack, lam: Any) -> None:

@@ -52,7 +52,9 @@ class Environment:
         self.init_ms: float | None = None  # from process start to its first /next: Init Duration
         self.current: Pending | None = None
         # A streamed response holds the environment until its runtime asks for the next event.
-        self.after_stream: Callable[[], None] | None = None
+        self._after_stream: Callable[[], None] | None = None
+        self._polling = False  # the runtime waits in /next: the last invocation is over
+        self._release_lock = threading.Lock()
         self.idle_since = time.monotonic()
         self.dead = False
         self._oom = False
@@ -92,13 +94,27 @@ class Environment:
                 if self._parked:  # warmed ahead of use: frozen once its handler is imported
                     self._signal(signal.SIGSTOP)
                     self._frozen = True
-        self._stream_over()
-        return self._queue.get()
+        self._stream_over(polling=True)
+        pending = self._queue.get()
+        with self._release_lock:
+            self._polling = False
+        return pending
 
-    def _stream_over(self) -> None:
-        release, self.after_stream = self.after_stream, None
+    def _stream_over(self, polling: bool = False) -> None:
+        with self._release_lock:
+            release, self._after_stream = self._after_stream, None
+            self._polling = self._polling or polling
         if release is not None:
             release()
+
+    def release_after_stream(self, release: Callable[[], None]) -> None:
+        """A streamed invocation frees the environment once its runtime asks for the next event,
+        which a short stream may have done already."""
+        with self._release_lock:
+            if not (self._polling or self.dead):
+                self._after_stream = release
+                return
+        release()
 
     def pending(self, request_id: str) -> Pending | None:
         current = self.current

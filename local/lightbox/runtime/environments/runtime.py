@@ -156,7 +156,7 @@ class ProcessRuntime(Runtime):
             streamed = pending.stream is not None and not env.dead
         finally:
             if streamed:
-                env.after_stream = lambda: pool.release(env)
+                env.release_after_stream(lambda: pool.release(env))
             else:
                 pool.release(env)
         duration = max(0.0, time.monotonic() - (pending.delivered_at or time.monotonic())) * 1000

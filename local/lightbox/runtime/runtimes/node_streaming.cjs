@@ -19,6 +19,9 @@ const DELIMITER = Buffer.alloc(8); // 8 NUL bytes between the prelude and the bo
 const ERROR_TYPE = 'Lambda-Runtime-Function-Error-Type';
 const ERROR_BODY = 'Lambda-Runtime-Function-Error-Body';
 const PRELUDE = Symbol('lightbox.prelude');
+// Streams go on a connection of their own (kept alive for the next one): an error the runtime must post
+// meanwhile (an uncaught exception) still has the bootstrap's connection.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function namedError(kind, message) {
   const err = new Error(message);
@@ -101,7 +104,7 @@ function isStreaming(handler) {
 // errors as the bootstrap does; `then` runs once the Runtime API has the whole response.
 function invokeStreaming(handler, event, context, api, report, then) {
   const request = http.request({
-    host: api.host, port: api.port, path: api.path, method: 'POST', agent: false,
+    host: api.host, port: api.port, path: api.path, method: 'POST', agent,
     headers: {
       'Lambda-Runtime-Function-Response-Mode': 'streaming',
       'Transfer-Encoding': 'chunked',
