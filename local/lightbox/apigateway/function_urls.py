@@ -5,7 +5,9 @@ apiId and domain prefix, accountId `anonymous` for `AuthType: NONE`, no pathPara
 mapped as an HTTP API 2.0 answer. `Cors` is applied by the URL itself, as HTTP APIs do (cors.py).
 `AuthType: AWS_IAM` is accepted and not checked (a line at start says so). `InvokeMode:
 RESPONSE_STREAM`: a handler whose answer's body (or the answer itself) is a generator is streamed
-chunk by chunk; BUFFERED URLs stream such a body too, as the gateway does for server-sent events.
+chunk by chunk; BUFFERED URLs stream such a body too, as the gateway does for server-sent events. A
+runtime's streamed response (Node.js `awslambda.streamifyResponse`) is answered with its prelude's
+status, headers and cookies; one that fails after it started is cut short (no last chunk).
 
 `!GetAtt Url.FunctionUrl` gives `https://ID.lambda-url.REGION.on.aws/`; `up` chooses the ports first
 (`plan`), and every process puts the local URL in its place in the functions' environments.
@@ -33,6 +35,7 @@ from lightbox.apigateway.events import is_text
 from lightbox.apigateway.responses import BadLambdaResponse, build_response
 from lightbox.apigateway.streaming import CountedStream
 from lightbox.runtime.environ import function_environment
+from lightbox.runtime.environments.invocation import StreamBody
 from lightbox.runtime.invoke import Runtime
 from lightbox.template.apimodel import Cors
 from lightbox.template.attributes import short_id
@@ -156,6 +159,17 @@ def _in_environment(body: Iterable[Any], env: dict[str, str]) -> Iterator[bytes]
             close()
 
 
+def _cut_on_error(stream: StreamBody) -> Iterator[bytes]:
+    """The chunks of a streamed response; when the function failed mid-stream the connection is
+    dropped before the chunked body's end, so the client sees a cut response, not a complete one."""
+    try:
+        yield from stream
+        if stream.error is not None:
+            raise ConnectionAbortedError(f"the function failed mid-stream: {stream.error}")
+    finally:
+        stream.close()
+
+
 def answer(runtime: Runtime, url: FunctionUrl, req: Request) -> Response:
     headers = list(req.headers.items())
     if url.cors is not None and req.method == "OPTIONS":
@@ -167,6 +181,8 @@ def answer(runtime: Runtime, url: FunctionUrl, req: Request) -> Response:
     result = inv.result
     if isinstance(result, GeneratorType):  # a streamed answer with no metadata: 200, the chunks as they come
         result = {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"}, "body": result}
+    elif isinstance(result, dict) and isinstance(result.get("body"), StreamBody):
+        result = {**result, "body": _cut_on_error(result["body"])}
     try:
         out = build_response(result, "2.0")
     except BadLambdaResponse as exc:

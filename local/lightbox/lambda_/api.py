@@ -5,6 +5,9 @@ here (functions themselves through AWS_ENDPOINT_URL_LAMBDA). RequestResponse run
 answers with its result (a handler error is still a 200, with X-Amz-Function-Error); Event puts it on
 Lambda's asynchronous path (asynchronous.py) and answers 202; DryRun only checks the function exists.
 Errors are Lambda's: the error code in `x-amzn-ErrorType`, `{"Type", "message"}` in the body.
+`POST /2021-11-15/functions/{name}/response-streaming-invocations` is InvokeWithResponseStream
+(boto3's `invoke_with_response_stream`): the response as event-stream events while it is written
+(streamed.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from redis.exceptions import RedisError
 
 from lightbox.config import Settings
 from lightbox.exceptions import Throttled
+from lightbox.lambda_ import streamed
 from lightbox.lambda_.logtail import collected, lambda_log, tail
 from lightbox.lambda_.payloads import error_lines, response_body
 from lightbox.runtime.invoke import Runtime
@@ -25,6 +29,7 @@ from lightbox.sqs.queues import Broker
 from lightbox.template.model import Function, Template
 
 INVOKE_PATH = "/2015-03-31/functions/<path:name>/invocations"
+STREAM_PATH = "/2021-11-15/functions/<path:name>/response-streaming-invocations"
 # Lambda's limit on a synchronous request's payload.
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 LATEST = "$LATEST"
@@ -91,14 +96,14 @@ class InvokeApi:
         self.runtime = runtime
         self.broker = broker
 
-    def invoke(self, name: str) -> Response:
+    def invoke(self, name: str, streaming: bool = False) -> Response:
         template = self.runtime.template
         fn = resolve(template, name, request.args.get("Qualifier"))
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         body = request.get_data(cache=False)
         if kind == "DryRun":
             return Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
-        if kind == "Event":
+        if kind == "Event" and not streaming:
             event = _payload(body)
             request_id = str(uuid.uuid4())
             try:
@@ -108,9 +113,10 @@ class InvokeApi:
                                   "Service") from None
             return Response(status=202, headers={"x-amzn-RequestId": request_id})
         if kind != "RequestResponse":
+            kinds = "RequestResponse, DryRun" if streaming else "Event, RequestResponse, DryRun"
             raise InvokeError("InvalidParameterValueException", 400,
                               f"1 validation error detected: Value '{kind}' at 'invocationType' failed to satisfy "
-                              "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+                              f"constraint: Member must satisfy enum value set: [{kinds}]")
         if len(body) > MAX_SYNC_PAYLOAD:
             raise InvokeError("RequestTooLargeException", 413,
                               f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
@@ -120,13 +126,23 @@ class InvokeApi:
             inv = self.runtime.invoke(fn.name, event, trigger="invoke")
         if isinstance(inv.error, Throttled):
             raise InvokeError("TooManyRequestsException", 429, str(inv.error) or "Rate Exceeded.")
-        data, error = response_body(inv)
+        tail_wanted = request.headers.get("X-Amz-Log-Type") == "Tail"
+        if streaming:
+            log_result = tail(lambda_log(inv, fn.memory_size, output, [])) if tail_wanted else None
+            stream = streamed.stream_of(inv)
+            resp = Response(streamed.events(inv, log_result), status=200, direct_passthrough=True,
+                            content_type=stream.content_type if stream else "application/json")
+            resp.headers["x-amzn-RequestId"] = inv.request_id
+            resp.headers["X-Amz-Executed-Version"] = LATEST
+            return resp
+        stream = streamed.stream_of(inv)
+        data, error = streamed.buffered(inv, stream) if stream is not None else response_body(inv)
         resp = Response(data, status=200, mimetype="application/json")
         resp.headers["x-amzn-RequestId"] = inv.request_id
         resp.headers["X-Amz-Executed-Version"] = LATEST
         if error is not None:
             resp.headers["X-Amz-Function-Error"] = "Unhandled"
-        if request.headers.get("X-Amz-Log-Type") == "Tail":
+        if tail_wanted:
             log = lambda_log(inv, fn.memory_size, output, error_lines(error) if error else [])
             resp.headers["X-Amz-Log-Result"] = tail(log)
         return resp
@@ -143,13 +159,14 @@ def blueprint(runtime: Runtime, broker: Broker) -> Blueprint:
     bp = Blueprint("lambda", __name__)
     api = InvokeApi(runtime, broker)
 
-    @bp.post(INVOKE_PATH)
-    def invoke(name: str) -> Response:
+    def answer(name: str, streaming: bool) -> Response:
         try:
-            return api.invoke(name)
+            return api.invoke(name, streaming)
         except InvokeError as exc:
             return exc.response()
         except Throttled as exc:  # a runtime may refuse before it starts the invocation
             return InvokeError("TooManyRequestsException", 429, str(exc) or "Rate Exceeded.").response()
 
+    bp.add_url_rule(INVOKE_PATH, "invoke", lambda name: answer(name, False), methods=["POST"])
+    bp.add_url_rule(STREAM_PATH, "invoke_with_response_stream", lambda name: answer(name, True), methods=["POST"])
     return bp

@@ -45,6 +45,9 @@ def _stack_trace(error: BaseException) -> list[str]:
 def error_payload(inv: Invocation) -> dict[str, Any]:
     error = inv.error
     assert error is not None
+    posted = getattr(error, "posted", None)
+    if isinstance(posted, dict):  # a Node.js error, returned as its runtime posted it (errorType, errorMessage, trace)
+        return dict(posted)
     message = str(error)
     if isinstance(error, InvocationTimeout) and "RequestId" not in message:  # Lambda's words name the request
         message = f"RequestId: {inv.request_id} Error: {message}"

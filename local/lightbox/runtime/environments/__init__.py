@@ -13,7 +13,8 @@ The interface (other runtimes and callers build on it; keep it stable):
   `runtime.invocation_headers` (a ContextVar) adds Lambda-Runtime-Client-Context /
   -Cognito-Identity to the next invocations made in that context (the Invoke API sets it).
   A streamed response comes back as `{"statusCode", "headers", ..., "body": StreamBody}`, an
-  iterator of bytes whose close() hangs up on the environment.
+  iterator of bytes whose close() hangs up on the environment (`.content_type`, the raw `.prelude`
+  of an http-integration stream, `.error` once it ended with an error after it started).
 - `runtimes.register(prefix, launcher)`: how environments of a runtime start. A launcher takes
   (Function, python runtime interface client setting) and returns `Launch(argv, env)`; the process
   gets Lambda's variables (`launch.lambda_variables`: AWS_LAMBDA_RUNTIME_API, _HANDLER,

@@ -1,13 +1,17 @@
 """Lambda's Runtime API, served to one execution environment on a loopback port of its own.
 
 GET  /2018-06-01/runtime/invocation/next            the next event, with the Lambda-Runtime-* headers
-POST /2018-06-01/runtime/invocation/{id}/response   the result (or a streamed response, chunked)
+POST /2018-06-01/runtime/invocation/{id}/response   the result, or a streamed response: chunked, header
+     Lambda-Runtime-Function-Response-Mode: streaming, an error in the trailers Lambda-Runtime-Function-
+     Error-Type / -Error-Body (base64 JSON); Content-Type HTTP_INTEGRATION: a prelude comes first
 POST /2018-06-01/runtime/invocation/{id}/error      an error payload {errorMessage, errorType, stackTrace}
 POST /2018-06-01/runtime/init/error                 the handler could not be loaded
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -20,12 +24,13 @@ from typing import Protocol
 
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments.faults import from_payload
-from lightbox.runtime.environments.invocation import Pending, StreamBody
+from lightbox.runtime.environments.invocation import HTTP_INTEGRATION, STREAM_DELIMITER, Pending, StreamBody
 
 log = logging.getLogger(__name__)
 
 BASE = "/2018-06-01/runtime"
-STREAM_DELIMITER = b"\x00" * 8  # between a streamed response's JSON prelude and its body, as Lambda's
+ERROR_TYPE_TRAILER = "lambda-runtime-function-error-type"
+ERROR_BODY_TRAILER = "lambda-runtime-function-error-body"
 
 
 class Endpoint(Protocol):
@@ -71,6 +76,7 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a warm runtime reuses one connection
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: RuntimeApiServer
+    _trailers: dict[str, str]  # of the last chunked request body read
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # one line per invocation is the runtime's job, not the API's
@@ -120,8 +126,9 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self._reply(400, {"errorMessage": f"Invalid request ID: {parts[1]}", "errorType": "InvalidRequestID"})
             return
         if parts[2] == "error":
-            pending.settle(error=from_payload(_json(self._body()),
-                                              self.headers.get("Lambda-Runtime-Function-Error-Type")))
+            error = from_payload(_json(self._body()), self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            if not pending.settle(error=error) and pending.stream is not None:
+                pending.stream.fail(error)  # a runtime that reports a failure of its stream apart (Python's)
         elif self.headers.get("Lambda-Runtime-Function-Response-Mode", "").lower() == "streaming":
             if not self._stream(pending):
                 return  # the gateway hung up (its client left): nobody to answer
@@ -130,32 +137,59 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
         self._reply(202, {"status": "OK"})
 
     def _stream(self, pending: Pending) -> bool:
-        """Prelude first (it settles the invocation), then every chunk to the gateway as it comes;
-        False when the stream was cut."""
-        body = StreamBody()
+        """The stream starts (and settles the invocation) with its prelude when it has one, else
+        with its first bytes; then every chunk goes to the gateway as it comes. An error the
+        runtime reports in the trailers fails the invocation if nothing was streamed yet, else ends
+        the stream with it. False when the stream was cut."""
+        content_type = self.headers.get("Content-Type") or "application/octet-stream"
+        body = StreamBody(content_type)
         body.hang_up = self._hang_up
-        buffered, stream_started = b"", False
+        with_prelude = content_type.split(";")[0].strip().lower() == HTTP_INTEGRATION
+        buffered, started = b"", False
         try:
             for chunk in self._chunks():
-                if stream_started:
+                if started:
                     body.put(chunk)
                     continue
                 buffered += chunk
-                if STREAM_DELIMITER in buffered:
-                    prelude, _, rest = buffered.partition(STREAM_DELIMITER)
-                    stream_started = True
-                    if not pending.settle(prelude=prelude, stream=body):
-                        return True  # timed out meanwhile
-                    if rest:
-                        body.put(rest)
-            if not stream_started:  # no prelude: the whole body is the response
+                if with_prelude:
+                    if STREAM_DELIMITER not in buffered:
+                        continue
+                    body.prelude, _, buffered = buffered.partition(STREAM_DELIMITER)
+                elif not buffered:
+                    continue
+                started = True
+                if not pending.settle(prelude=body.prelude, stream=body):
+                    return True  # timed out meanwhile
+                if buffered:
+                    body.put(buffered)
+            error = self._trailer_error()
+            if started:
+                if error is not None:
+                    body.fail(error)
+            elif error is not None:
+                pending.settle(error=error)
+            elif with_prelude:  # no prelude after all: the whole body is the response
                 pending.settle(response=buffered)
+            else:  # an empty stream
+                pending.settle(stream=body)
             return not body.closed.is_set()
         except OSError:
             self.close_connection = True
+            body.fail(FunctionError("the runtime hung up mid-response", "Runtime.ExitError"))
             return False
         finally:
             body.end()
+
+    def _trailer_error(self) -> FunctionError | None:
+        kind = self._trailers.get(ERROR_TYPE_TRAILER)
+        if kind is None:
+            return None
+        try:
+            payload: object = json.loads(base64.b64decode(self._trailers.get(ERROR_BODY_TRAILER, "")))
+        except (ValueError, binascii.Error):
+            payload = {"errorType": kind, "errorMessage": self._trailers.get(ERROR_BODY_TRAILER, "")}
+        return from_payload(payload, kind)
 
     def _hang_up(self) -> None:
         self.close_connection = True
@@ -163,6 +197,7 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _chunks(self) -> Iterator[bytes]:
+        self._trailers = {}
         if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
             yield self.rfile.read(int(self.headers.get("Content-Length") or 0))
             return
@@ -172,8 +207,9 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
                 raise ConnectionResetError("runtime hung up mid-response")
             size = int(line.split(b";")[0].strip() or b"0", 16)
             if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
+                while (trailer := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = trailer.decode("latin-1").partition(":")
+                    self._trailers[name.strip().lower()] = value.strip()
                 return
             data = self.rfile.read(size)
             self.rfile.readline()

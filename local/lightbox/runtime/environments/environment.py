@@ -20,7 +20,7 @@ from pathlib import Path
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
-from lightbox.runtime.environments.invocation import Pending
+from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.memory import peak_mb, tree_rss_mb
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
@@ -52,7 +52,9 @@ class Environment:
         self.init_ms: float | None = None  # from process start to its first /next: Init Duration
         self.current: Pending | None = None
         # A streamed response holds the environment until its runtime asks for the next event.
-        self.after_stream: Callable[[], None] | None = None
+        self._after_stream: Callable[[], None] | None = None
+        self._polling = False  # the runtime waits in /next: the last invocation is over
+        self._release_lock = threading.Lock()
         self.idle_since = time.monotonic()
         self.dead = False
         self._oom = False
@@ -92,13 +94,27 @@ class Environment:
                 if self._parked:  # warmed ahead of use: frozen once its handler is imported
                     self._signal(signal.SIGSTOP)
                     self._frozen = True
-        self._stream_over()
-        return self._queue.get()
+        self._stream_over(polling=True)
+        pending = self._queue.get()
+        with self._release_lock:
+            self._polling = False
+        return pending
 
-    def _stream_over(self) -> None:
-        release, self.after_stream = self.after_stream, None
+    def _stream_over(self, polling: bool = False) -> None:
+        with self._release_lock:
+            release, self._after_stream = self._after_stream, None
+            self._polling = self._polling or polling
         if release is not None:
             release()
+
+    def release_after_stream(self, release: Callable[[], None]) -> None:
+        """A streamed invocation frees the environment once its runtime asks for the next event,
+        which a short stream may have done already."""
+        with self._release_lock:
+            if not (self._polling or self.dead):
+                self._after_stream = release
+                return
+        release()
 
     def pending(self, request_id: str) -> Pending | None:
         current = self.current
@@ -128,6 +144,16 @@ class Environment:
         timed_out = not pending.done.wait(max(0.0, remaining))
         if timed_out and pending.settle(error=faults.timed_out(pending.request_id, pending.timeout)):
             self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
+        elif pending.stream is not None and not self.function.runtime.startswith("python"):
+            # Lambda's Timeout counts until the stream ends. Python generator bodies (server-sent
+            # events, which Lambda's Python runtime cannot stream) are left to run as long as they do.
+            threading.Thread(target=self._stream_deadline, args=(pending, pending.stream), daemon=True,
+                             name=f"lambda-{self.function.name}-stream").start()
+
+    def _stream_deadline(self, pending: Pending, stream: StreamBody) -> None:
+        if not stream.ended.wait(max(0.0, pending.deadline - time.monotonic())):
+            stream.fail(faults.timed_out(pending.request_id, pending.timeout))
+            self.kill()
 
     def park(self) -> None:
         """Idle: freeze it (once its init is done; until then it goes on importing). One under a debugger
@@ -181,8 +207,8 @@ class Environment:
         if current is not None:
             error = faults.out_of_memory(current.request_id) if self._oom else faults.exited(current.request_id, code)
             current.settle(error=error)
-            if current.stream is not None:
-                current.stream.end()
+            if current.stream is not None:  # mid-stream: the response ends with the exit's error
+                current.stream.fail(error)
         self._queue.put(None)
         self._stream_over()
         self._api.stop()

@@ -10,21 +10,45 @@ from dataclasses import dataclass, field
 
 from lightbox.exceptions import FunctionError
 
+# The Content-Type of a streamed response that starts with its HTTP metadata: a JSON prelude
+# (statusCode, headers, cookies), 8 NUL bytes, then the body. Function URLs read the prelude; the
+# Invoke APIs pass the bytes on as they are, as Lambda does.
+HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
+STREAM_DELIMITER = b"\x00" * 8
+
 
 class StreamBody:
     """A streamed response body (Lambda's response streaming) as the gateway reads it: the chunks
-    the runtime posts, as they arrive. Closing it (the client left) hangs up on the runtime."""
+    the runtime posts, as they arrive. Closing it (the client left) hangs up on the runtime.
+    `error` is set when the response ended with an error after it had started (the runtime's
+    error trailers, or its process ended): the bytes so far were sent, the rest never comes."""
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = HTTP_INTEGRATION) -> None:
         self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.closed = threading.Event()
+        self.ended = threading.Event()  # the runtime sent all it will send
         self.hang_up: Callable[[], None] = lambda: None
+        self.content_type = content_type
+        self.prelude: bytes | None = None  # the raw JSON prelude of an http-integration response
+        self.error: FunctionError | None = None
 
     def put(self, chunk: bytes) -> None:
         self._chunks.put(chunk)
 
     def end(self) -> None:
-        self._chunks.put(None)
+        if not self.ended.is_set():
+            self.ended.set()
+            self._chunks.put(None)
+
+    def fail(self, error: FunctionError) -> None:
+        """The response stops here with an error (the first reason given is kept)."""
+        if not self.ended.is_set():
+            self.error = error
+            self.end()
+
+    def raw_prefix(self) -> bytes:
+        """What came before the body on the wire: the prelude and its delimiter, if any."""
+        return b"" if self.prelude is None else self.prelude + STREAM_DELIMITER
 
     def __iter__(self) -> Iterator[bytes]:
         return self

@@ -17,7 +17,7 @@ from lightbox.logs import trace_id
 from lightbox.runtime.environments import debugger, logs
 from lightbox.runtime.environments.environment import INIT_TIMEOUT_SECONDS, Environment, Spec
 from lightbox.runtime.environments.handlers import check_python_handler
-from lightbox.runtime.environments.invocation import Pending
+from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
 from lightbox.runtime.environments.runtimes import launcher_for
 from lightbox.runtime.invoke import Runtime, source_mtimes, unsupported
@@ -176,7 +176,7 @@ class ProcessRuntime(Runtime):
             streamed = pending.stream is not None and not env.dead
         finally:
             if streamed:
-                env.after_stream = lambda: pool.release(env)
+                env.release_after_stream(lambda: pool.release(env))
             else:
                 pool.release(env)
         duration = max(0.0, time.monotonic() - (pending.delivered_at or time.monotonic())) * 1000
@@ -186,10 +186,23 @@ class ProcessRuntime(Runtime):
         if pending.error is not None:
             raise pending.error
         if pending.stream is not None:
-            prelude = json.loads(pending.prelude or b"{}")
-            return {**(prelude if isinstance(prelude, dict) else {}), "body": pending.stream}
+            return streamed_result(pending.stream)
         return json.loads(pending.response or b"null")
 
     def _output(self, env: Environment, line: str) -> None:
         current = env.current
         logs.emit(env.function.name, logs.tagged(current.request_id if current else None, line))
+
+
+def streamed_result(stream: StreamBody) -> dict[str, Any]:
+    """A streamed response as an HTTP answer: its prelude's statusCode, headers and cookies (200 when
+    it has none); a stream without a prelude is a 200 of its own Content-Type."""
+    if stream.prelude is None:
+        return {"statusCode": 200, "headers": {"Content-Type": stream.content_type}, "body": stream}
+    try:
+        prelude = json.loads(stream.prelude or b"{}")
+    except ValueError:
+        stream.close()
+        raise FunctionError(f"the response's prelude is not JSON: {stream.prelude[:200]!r}",
+                            "Runtime.InvalidResponse") from None
+    return {"statusCode": 200, **(prelude if isinstance(prelude, dict) else {}), "body": stream}

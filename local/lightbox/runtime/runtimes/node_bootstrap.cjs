@@ -4,13 +4,15 @@
 // through require, ES modules through import()), then loops on Lambda's Runtime API at
 // AWS_LAMBDA_RUNTIME_API: GET invocation/next, call the handler, POST its response or error. Error
 // payloads, error types, exit codes and console lines follow aws-lambda-nodejs-runtime-interface-client,
-// the code Lambda runs. A .cjs file, so it is CommonJS whatever package.json sits above it.
+// the code Lambda runs. A .cjs file, so it is CommonJS whatever package.json sits above it. Handlers
+// wrapped by awslambda.streamifyResponse stream their response (node_streaming.cjs).
 
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const util = require('util');
 const { pathToFileURL } = require('url');
+const streaming = require('./node_streaming.cjs');
 
 const [API_HOST, API_PORT] = (process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
 const BASE = '/2018-06-01/runtime';
@@ -210,14 +212,34 @@ function contextFor(id, headers, controls) {
   });
 }
 
-function invokeOnce(handler) {
+// A streaming handler's invocation: its response goes out while it runs (node_streaming.cjs).
+function invokeStreamingOnce(handler, id, next) {
+  const scheduleNext = () => setImmediate(() => invokeOnce(handler, true));
+  onCrash = (err, code) => postError(`/invocation/${id}/error`, err, () => process.exit(code));
+  onEmptyLoop = null;
+  let event;
+  try {
+    event = JSON.parse(next.body);
+  } catch (err) {
+    logError('Invoke Error', err);
+    postError(`/invocation/${id}/error`, err, scheduleNext);
+    return;
+  }
+  const api = { host: API_HOST, port: API_PORT, path: `${BASE}/invocation/${encodeURIComponent(id)}/response` };
+  const started = streaming.invokeStreaming(handler, event, contextFor(id, next.headers, {}), api,
+    { logError, errorPayload }, scheduleNext);
+  onEmptyLoop = () => { onEmptyLoop = null; started.onEmptyLoop(); };
+}
+
+function invokeOnce(handler, streams) {
   call('GET', '/invocation/next').then((next) => {
     if (next.status !== 200) return fatal(`invocation/next answered ${next.status}: ${next.body}`);
     const id = next.headers['lambda-runtime-aws-request-id'];
     requestId = id;
     if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
     else delete process.env._X_AMZN_TRACE_ID;
-    const scheduleNext = () => setImmediate(() => invokeOnce(handler));
+    if (streams) return invokeStreamingOnce(handler, id, next);
+    const scheduleNext = () => setImmediate(() => invokeOnce(handler, false));
     let finished = false; // only the first of callback/succeed/fail/done/promise counts
     let waitForEmptyLoop = true;
     const once = (fn) => (...args) => { if (!finished) { finished = true; onEmptyLoop = null; fn(...args); } };
@@ -282,15 +304,18 @@ async function main() {
     onCrash(err, 128);
   });
   process.on('beforeExit', () => { if (onEmptyLoop) onEmptyLoop(); });
+  streaming.install(); // the awslambda global, before the handler's module runs
   let handler;
+  let streams;
   try {
     handler = await loadHandler(process.env.LAMBDA_TASK_ROOT || process.cwd(), process.env._HANDLER || '');
+    streams = streaming.isStreaming(handler);
   } catch (err) {
     logError('Uncaught Exception', err);
     onCrash(err, 129);
     return;
   }
-  invokeOnce(handler);
+  invokeOnce(handler, streams);
 }
 
 main();

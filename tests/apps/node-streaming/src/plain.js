@@ -1,0 +1,2 @@
+// A buffered handler, for comparison.
+exports.handler = async (event) => ({ plain: true, got: event });
