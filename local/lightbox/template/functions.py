@@ -32,6 +32,17 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
+def _tenant_isolation(value: Any, name: str) -> bool:
+    """TenancyConfig.TenantIsolationMode: PER_TENANT is the one mode Lambda accepts."""
+    if value is None:
+        return False
+    mode = checks.mapping(value, name, "TenancyConfig").get("TenantIsolationMode")
+    if mode != "PER_TENANT":
+        raise TemplateError(name, "TenancyConfig.TenantIsolationMode",
+                            f"{mode!r} is not a mode Lambda accepts; the one accepted is PER_TENANT")
+    return True
+
+
 def build_layer(scope: Scope, res: Res) -> None:
     """A layer's folder, registered under its version ARN for the functions (of any stack) that list it."""
     content = res.props.get("Content")
@@ -123,6 +134,7 @@ def build_function(scope: Scope, res: Res) -> None:
                                                      "ReservedConcurrentExecutions"),
         dead_letter_arn=checks.optional_string(dead_letter, name, "DeadLetterConfig.TargetArn"),
         layer_arns=tuple(outside),
+        tenant_isolation=_tenant_isolation(p.get("TenancyConfig"), name),
     )
     if problem:
         fn.handler_found = False

@@ -22,6 +22,7 @@ from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
 from lightbox.runtime.environments.runtimes import launcher_for
 from lightbox.runtime.invoke import Runtime, source_mtimes, unsupported
 from lightbox.runtime.runtimes import launchers, support  # noqa: F401 - launchers registers Node.js and provided.*
+from lightbox.runtime.tenancy import RUNTIME_HEADER, tenant_id
 from lightbox.template.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
@@ -65,9 +66,11 @@ class ProcessRuntime(Runtime):
         base = config.function_overlay(os.environ, self.environment(fn))  # no user AWS profile, as on Lambda
         return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
 
-    def pool(self, fn: Function) -> FunctionPool:
+    def pool(self, fn: Function, tenant: str | None = None) -> FunctionPool:
+        """The function's environments; a tenant's own ones for a function with tenant isolation."""
+        key = fn.name if tenant is None else f"{fn.name}\0{tenant}"
         with self._plock:
-            current = self._pools.get(fn.name)
+            current = self._pools.get(key)
             if current is not None and self.hot_reload and \
                     time.monotonic() - current.checked_at > config.RELOAD_CHECK_SECONDS:
                 current.checked_at = time.monotonic()
@@ -80,7 +83,7 @@ class ProcessRuntime(Runtime):
                 limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else self.limits.max_concurrency
                 current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
                                      source_mtimes(self._paths(fn), support.sources(fn)) if self.hot_reload else {})
-                self._pools[fn.name] = current
+                self._pools[key] = current
             return current.pool
 
     def load(self, name: str) -> Callable[[Any, Any], Any]:
@@ -100,6 +103,8 @@ class ProcessRuntime(Runtime):
         started: list[Environment] = []
         for name in self.template.functions if names is None else names:
             fn = self.template.functions[name]
+            if fn.tenant_isolation:  # its environments are each tenant's, made for that tenant's first call
+                continue
             try:
                 pool = self.pool(fn)
                 env, _ = pool.acquire(wait=False)
@@ -138,7 +143,8 @@ class ProcessRuntime(Runtime):
 
     # -- invoking ----------------------------------------------------------------------------
     def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
-        pool = self.pool(fn)
+        tenant = tenant_id.get()
+        pool = self.pool(fn, tenant)
         env, cold = pool.acquire(wait=not trigger.startswith(SYNC_TRIGGERS))
         name = fn.function_name or fn.name
         headers = {"Lambda-Runtime-Invoked-Function-Arn":
@@ -146,6 +152,8 @@ class ProcessRuntime(Runtime):
         trace = trace_id.get()
         if trace:
             headers["Lambda-Runtime-Trace-Id"] = trace
+        if tenant:
+            headers[RUNTIME_HEADER] = tenant
         headers.update(invocation_headers.get() or {})
         pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
         logs.emit(fn.name, logs.start_line(request_id))
