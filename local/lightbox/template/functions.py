@@ -32,6 +32,17 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
+def _timeout(scope: Scope, res: Res, seconds: float) -> float:
+    """Lambda's Timeout is 1 to 900 seconds; below 1 (a `Timeout: 0` SAM CLI runs) every invocation would
+    time out at once, so the default runs, with a line saying AWS refuses it."""
+    if seconds >= 1:
+        return seconds
+    scope.load.finding(res, "Timeout", f"{seconds:g} is below Lambda's minimum of 1 second; AWS would refuse this "
+                                       f"template at deploy (runs with the default {DEFAULT_TIMEOUT:g} s here)",
+                       kind="warning")
+    return DEFAULT_TIMEOUT
+
+
 def _tenant_isolation(value: Any, name: str) -> bool:
     """TenancyConfig.TenantIsolationMode: PER_TENANT is the one mode Lambda accepts."""
     if value is None:
@@ -121,7 +132,7 @@ def build_function(scope: Scope, res: Res) -> None:
         handler=handler,
         code_uri=code_uri,
         runtime=runtime,
-        timeout=checks.number(p.get("Timeout"), name, "Timeout", default=DEFAULT_TIMEOUT),
+        timeout=_timeout(scope, res, checks.number(p.get("Timeout"), name, "Timeout", default=DEFAULT_TIMEOUT)),
         memory_size=checks.integer(p.get("MemorySize"), name, "MemorySize", default=DEFAULT_MEMORY_SIZE),
         environment=environment,
         layers=layers,

@@ -143,3 +143,16 @@ def test_more_lines_for_raw_resources() -> None:
         "notifications are not sent",
     ]
     assert t.function("Fn").handler_found  # CodeUri was read as Code
+
+
+def test_timeout_below_lambdas_minimum_says_aws_refuses_it_and_runs_with_the_default(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    t = load(tmp_path, """
+        Zero:
+          Type: AWS::Lambda::Function
+          Properties: {Handler: app.handler, Code: fn/, Runtime: python3.12, Timeout: 0}
+    """)
+    assert t.function("Zero").timeout == 3
+    assert lines(t) == ["Zero (AWS::Lambda::Function): Timeout: 0 is below Lambda's minimum of 1 second; AWS would "
+                        "refuse this template at deploy (runs with the default 3 s here)"]
