@@ -156,3 +156,30 @@ def test_timeout_below_lambdas_minimum_says_aws_refuses_it_and_runs_with_the_def
     assert t.function("Zero").timeout == 3
     assert lines(t) == ["Zero (AWS::Lambda::Function): Timeout: 0 is below Lambda's minimum of 1 second; AWS would "
                         "refuse this template at deploy (runs with the default 3 s here)"]
+
+
+def test_a_body_s3_location_file_with_intrinsics_and_an_any_key_gets_lines(tmp_path: Path) -> None:
+    # CDK's SpecRestApi from an asset: CloudFormation reads the file as it is, and `any` is no OpenAPI method
+    (tmp_path / "spec.yaml").write_text("""
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /all:
+    any:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+""")
+    t = load(tmp_path, """
+        Api:
+          Type: AWS::ApiGateway::RestApi
+          Properties: {BodyS3Location: spec.yaml}
+    """, head="")
+    assert lines(t) == [
+        "Api (AWS::ApiGateway::RestApi): BodyS3Location: spec.yaml: CloudFormation evaluates no intrinsic function "
+        "(Fn::Sub, Ref ...) in this file (AWS::Include in Body does); integrations written with them name no "
+        "function here either",
+        "Api (AWS::ApiGateway::RestApi): DefinitionBody: `any` is not an OpenAPI operation: API Gateway ignores it "
+        "(ANY is x-amazon-apigateway-any-method); not served: any /all",
+    ]
