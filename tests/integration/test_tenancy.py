@@ -16,6 +16,7 @@ import requests
 from app_stack import app_stack
 from botocore.config import Config
 
+from lightbox.runtime.runtimes import node
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -47,6 +48,13 @@ def test_rest_api_maps_a_path_parameter_to_the_tenant(stack: Stack) -> None:
     resp = get(stack, "/tenants/acme/counter")
     assert resp.status_code == 200, resp.text
     assert resp.json()["tenant_id"] == "acme"
+
+
+@pytest.mark.skipif(node.node() is None, reason="`node` is not on PATH: the Node.js function needs it")
+def test_node_functions_get_the_tenant_as_context_tenant_id(stack: Stack) -> None:
+    resp = get(stack, "/node/counter?tenant=orange")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"tenantId": "orange"}
 
 
 def test_no_tenant_is_refused_by_lambda_and_answered_500(stack: Stack) -> None:
