@@ -183,3 +183,42 @@ paths:
         "Api (AWS::ApiGateway::RestApi): DefinitionBody: `any` is not an OpenAPI operation: API Gateway ignores it "
         "(ANY is x-amazon-apigateway-any-method); not served: any /all",
     ]
+
+
+def test_what_sam_cli_runs_and_the_sam_transform_refuses_runs_with_a_line(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Api:
+          Type: AWS::Serverless::Api
+          Properties:
+            StageName: Prod
+            Auth:
+              Authorizers:
+                Token: {FunctionArn: !GetAtt Fn.Arn}
+        Http:
+          Type: AWS::Serverless::HttpApi
+          Properties:
+            CorsConfiguration: {AllowOrigins: ["*"], AllowCredentials: true, AllowMethods: [GET]}
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties:
+            Handler: app.handler
+            CodeUri: fn/
+            Runtime: python3.12
+            Events:
+              Get:
+                Type: Api
+                Properties: {Path: /a, Method: get, RestApiId: !Ref Api, Auth: {Authorizer: !Ref Which}}
+              Open:
+                Type: HttpApi
+                Properties: {Path: /b, Method: get, ApiId: !Ref Http}
+    """, extra="Parameters:\n  Which: {Type: String, Default: Token}\n")
+    assert lines(t) == [
+        "Http (AWS::Serverless::HttpApi): CorsConfiguration.AllowCredentials: true with a '*' (or no) AllowOrigins: "
+        "AWS's SAM transform refuses this at deploy; served without credentials here",
+        f"Fn ({FN}): Events.Get.Properties.Auth.Authorizer: !Ref Which: AWS's SAM transform refuses this at deploy "
+        "(it takes an authorizer's name); 'Token', the parameter's value, is used here",
+    ]
+    routes = {r.path: r for api in t.apis.values() for r in api.routes}
+    assert routes["/a"].authorizer == "Token"
+    http = next(api for api in t.apis.values() if api.type == "HTTP")
+    assert http.cors is not None and http.cors.allow_origins == ("*",) and not http.cors.allow_credentials
