@@ -14,6 +14,9 @@ import sys
 from lightbox import commands
 from lightbox.exceptions import LightboxError
 
+DEBUG_HELP = ("run this function's environment under a debugger (debugpy; node --inspect) waiting for an "
+              "attach on PORT (default 5678); its Timeout is suspended (env LIGHTBOX_DEBUG)")
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lightbox", description="Run a SAM app's functions and triggers locally.")
@@ -51,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--aws-passthrough", metavar="SERVICE,...", help="send functions' calls to these services "
                     "(boto3 names) to REAL AWS with your credentials (env LIGHTBOX_AWS_PASSTHROUGH; default: none)")
     up.add_argument("--reset", action="store_true", help="start from empty services (tables, objects, jobs ...)")
+    up.add_argument("--debug", metavar="FUNCTION[:PORT]", help=DEBUG_HELP)
     up.set_defaults(func=commands.cmd_up)
 
     aws = sub.add_parser("aws", help="the AWS CLI against the running `lightbox up` (aws --endpoint-url ...)")
@@ -79,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
     invoke = common(sub.add_parser("invoke", help="invoke one function once with an event"))
     invoke.add_argument("function")
     invoke.add_argument("-e", "--event", help="event JSON file, or - for stdin")
+    invoke.add_argument("--debug", metavar="FUNCTION[:PORT]", help=DEBUG_HELP)
     invoke.set_defaults(func=commands.cmd_invoke)
 
     event = sub.add_parser("event", help="print sample events")
@@ -111,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     from lightbox.services.supervision import follow_lifeline
 
     follow_lifeline()  # a worker `lightbox up` started ends with it, however that ends
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv[:1] if argv[:1] == ["aws"] else argv)
+    if argv[:1] == ["aws"]:  # all that follows is the AWS CLI's, its own options (--output ...) first too
+        args.aws_args = argv[1:]
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # JSON with LIGHTBOX_LOG_FORMAT=json
     try:
         return int(args.func(args))

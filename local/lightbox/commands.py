@@ -128,10 +128,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_invoke(args: argparse.Namespace) -> int:
     from lightbox.runtime.environ import install_scoped_environ
     from lightbox.runtime.invoke import build_runtime
+    from lightbox.runtime.runtimes import node_sdk
 
     settings = _settings(args, command="local_invoke")
     install_scoped_environ()
     runtime = build_runtime(settings)
+    for line in node_sdk.ensure(runtime.template.functions.values()):
+        print(line, file=sys.stderr)
+    for line in runtime.describe():
+        if line.lstrip().startswith("debugging "):
+            print(line.strip(), file=sys.stderr)
     text = sys.stdin.read() if args.event in (None, "-") else Path(args.event).read_text()
     event = json.loads(text) if text.strip() else {}
     inv = runtime.invoke(args.function, event, trigger="cli")

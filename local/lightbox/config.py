@@ -106,6 +106,8 @@ ENV_VARS = {
     "cloud_endpoint": "LIGHTBOX_CLOUD_ENDPOINT",
     "aws_passthrough": "LIGHTBOX_AWS_PASSTHROUGH",
     "verify_signatures": "LIGHTBOX_VERIFY_SIGNATURES",
+    "debug": "LIGHTBOX_DEBUG",
+    "debug_host": "LIGHTBOX_DEBUG_HOST",
 }
 # Name=Value pairs, space separated, as --parameter-overrides takes them (compose gives every service one).
 PARAMETER_OVERRIDES_VAR = "LIGHTBOX_PARAMETER_OVERRIDES"
@@ -171,6 +173,10 @@ class Settings:
     cloud_endpoint: str | None = None  # every other AWS service; None: the embedded moto server
     aws_passthrough: str = ""  # services (boto3 names, comma separated) whose calls go to real AWS
     verify_signatures: bool = False  # the emulator's AWS endpoints check SigV4 against the credentials
+    debug: str | None = None  # `--debug FUNCTION[:PORT]` (template/debug.py)
+    # The pid of the process whose environment of the debugged function the debugger attaches to (`up`'s);
+    # the others (workers) send that function's invocations to it through the Invoke API.
+    debug_host: str | None = None
 
     @classmethod
     def load(cls, **given: Any) -> Settings:
@@ -236,6 +242,7 @@ def child_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
         "cloud_endpoint": settings.cloud_endpoint,
         "aws_passthrough": settings.aws_passthrough or None,
         "verify_signatures": "1" if settings.verify_signatures else None,
+        "debug": settings.debug, "debug_host": settings.debug_host,
     }
     for name, value in values.items():
         if value is not None:

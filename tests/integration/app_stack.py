@@ -17,9 +17,10 @@ from lightbox.stack.up import Stack
 @contextmanager
 def app_stack(template: Path, redis_server: ManagedProcess, s3_server: ManagedProcess, db: int,
               data_dir: Path, **given: Any) -> Iterator[Stack]:
-    """Redis database `db` is the app's own, emptied afterwards; the moto server is its S3 and every
+    """Redis database `db` is the app's own, emptied before and after; the moto server is its S3 and every
     other service. `given` settings override the defaults (one worker, no bucket events)."""
     url = redis_server.url.rsplit("/", 1)[0] + f"/{db}"
+    redis.Redis.from_url(url).flushdb()  # what an earlier stack on this database left is not this one's
     settings = Settings.load(**{"template": template, "port": 0, "workers": 1, "redis_url": url,
                                 "s3_endpoint": s3_server.url, "cloud_endpoint": s3_server.url,
                                 "bucket_events": "off", "data_dir": data_dir, **given})

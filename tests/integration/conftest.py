@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
+from app_stack import app_stack
 
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -22,16 +21,9 @@ SAMPLE = Path(__file__).resolve().parents[1] / "apps" / "sample" / "template.yam
 def sample_stack(redis_server: ManagedProcess, s3_server: ManagedProcess,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Database 1 is the stack's own, so tests that flush database 0 do not pull it from under the workers.
-    url = redis_server.url.rsplit("/", 1)[0] + "/1"
-    redis.Redis.from_url(url).flushdb()
-    settings = Settings.load(template=SAMPLE, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,
-                             bucket_events="poll", retry_base=0.2, webhook_token="sekrit",
-                             data_dir=tmp_path_factory.mktemp("lightbox"))
-    stack = Stack(settings).start()
-    yield stack
-    stack.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(SAMPLE, redis_server, s3_server, 1, tmp_path_factory.mktemp("lightbox"), bucket_events="poll",
+                   retry_base=0.2, webhook_token="sekrit") as started:
+        yield started
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
+from app_stack import app_stack
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -45,16 +44,9 @@ def backend() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def stack(redis_server: ManagedProcess, s3_server: ManagedProcess, backend: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = redis_server.url.rsplit("/", 1)[0] + "/3"
-    redis.Redis.from_url(url).flushdb()
-    settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,
-                             bucket_events="poll", retry_base=0.2, parameter_overrides={"ProxyTarget": backend},
-                             data_dir=tmp_path_factory.mktemp("lightbox"))
-    started = Stack(settings).start()
-    yield started
-    started.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(APP, redis_server, s3_server, 3, tmp_path_factory.mktemp("lightbox"), bucket_events="poll",
+                   retry_base=0.2, parameter_overrides={"ProxyTarget": backend}) as started:
+        yield started
 
 
 def event(stack: Stack, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import redis
 import requests
+from app_stack import app_stack
 from aws_lambda_powertools.utilities.parser.models import (
     ApiGatewayAuthorizerRequest,
     ApiGatewayAuthorizerRequestV2,
@@ -22,7 +23,6 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 from lightbox.apigateway.access import api_keys
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 from lightbox.testing.jwt_issuer import JwtIssuer
@@ -41,16 +41,9 @@ def issuer() -> Iterator[JwtIssuer]:
 @pytest.fixture(scope="module")
 def stack(redis_server: ManagedProcess, s3_server: ManagedProcess, issuer: JwtIssuer,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = redis_server.url.rsplit("/", 1)[0] + "/4"
-    redis.Redis.from_url(url).flushdb()
-    settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,
-                             bucket_events="off", data_dir=tmp_path_factory.mktemp("lightbox"),
-                             parameter_overrides={"Issuer": issuer.url})
-    started = Stack(settings).start()
-    yield started
-    started.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(APP, redis_server, s3_server, 4, tmp_path_factory.mktemp("lightbox"),
+                   parameter_overrides={"Issuer": issuer.url}) as started:
+        yield started
 
 
 @pytest.fixture
@@ -209,14 +202,8 @@ def test_disable_authorizer_through_lightbox_up(tmp_path: Path) -> None:
 
 def test_raw_cloudformation_authorizer_and_a_made_up_api_key(redis_server: ManagedProcess, s3_server: ManagedProcess,
                                                             tmp_path: Path) -> None:
-    url = redis_server.url.rsplit("/", 1)[0] + "/4"
-    settings = Settings.load(template=APP.parent / "raw.yaml", port=0, workers=1, redis_url=url,
-                             s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url, bucket_events="off", data_dir=tmp_path)
-    raw = Stack(settings).start()
-    conn = raw.connection
-    conn.delete("authorizers:token")
-    try:
+    with app_stack(APP.parent / "raw.yaml", redis_server, s3_server, 8, tmp_path) as raw:
+        conn = raw.connection
         key = api_keys(raw.template)
         assert key.made_up  # no AWS::ApiGateway::ApiKey: one local key, printed by up
         (made_up,) = key.keys
@@ -231,5 +218,3 @@ def test_raw_cloudformation_authorizer_and_a_made_up_api_key(redis_server: Manag
         assert ok.status_code == 200, ok.text
         assert ok.json()["requestContext"]["authorizer"]["principalId"] == "ann"
         assert count(conn, "token") == 1
-    finally:
-        raw.stop()

@@ -167,6 +167,13 @@ def test_lightbox_aws_runs_the_aws_cli_against_the_stack(cloud: UpProcess) -> No
     assert json.loads(done.stdout)["Table"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     done = _lightbox_aws(cloud, "ssm", "get-parameter", "--name", "/cloud/greeting")
     assert json.loads(done.stdout)["Parameter"]["Value"] == "hello from ssm"
+    # The template's queues are the emulator's SQS API (the AWS CLI v1 ignores AWS_ENDPOINT_URL_SQS).
+    done = _lightbox_aws(cloud, "sqs", "list-queues")
+    assert done.returncode == 0, done.stderr
+    assert f"{cloud.url}/_lightbox/sqs/000000000000/cloud-alerts-queue" in json.loads(done.stdout)["QueueUrls"]
+    done = _lightbox_aws(cloud, "--output", "json", "lambda", "list-functions")  # the emulator's Lambda API
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Functions"]
 
 
 def test_lightbox_aws_without_the_aws_cli_says_what_to_do(cloud: UpProcess, tmp_path: Path) -> None:

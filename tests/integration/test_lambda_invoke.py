@@ -18,10 +18,11 @@ import boto3
 import pytest
 import redis
 import requests
+from app_stack import app_stack
 from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from lightbox.config import Settings
 from lightbox.services.processes import ManagedProcess
 from lightbox.stack.up import Stack
 
@@ -54,17 +55,11 @@ def cloud(s3_server: ManagedProcess) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def invoke_stack(redis_server: ManagedProcess, s3_server: ManagedProcess, cloud: dict[str, str],
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = redis_server.url.rsplit("/", 1)[0] + "/2"  # a database of its own
-    redis.Redis.from_url(url).flushdb()
+    # The topic and bus of `cloud` are made on the moto server, the stack's cloud endpoint.
     overrides = {k: cloud[k] for k in ("FailureTopicArn", "ResultBusArn")}
-    settings = Settings.load(template=APP, port=0, workers=1, redis_url=url, s3_endpoint=s3_server.url,
-                             cloud_endpoint=s3_server.url,  # the topic and bus below are made there
-                             bucket_events="off", retry_base=RETRY_BASE, data_dir=tmp_path_factory.mktemp("lb"),
-                             parameter_overrides=overrides)
-    stack = Stack(settings).start()
-    yield stack
-    stack.stop()
-    redis.Redis.from_url(url).flushdb()
+    with app_stack(APP, redis_server, s3_server, 2, tmp_path_factory.mktemp("lb"), retry_base=RETRY_BASE,
+                   parameter_overrides=overrides) as started:
+        yield started
 
 
 @pytest.fixture
@@ -305,3 +300,31 @@ def test_the_aws_cli_invokes_with_endpoint_url(invoke_stack: Stack, tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
     assert json.loads(out.read_text()) == {"echo": {"cli": True}, "function": "EchoFunction"}
+
+
+def test_list_and_get_functions_describe_the_templates_functions(lam: Any) -> None:
+    listed = lam.list_functions()["Functions"]
+    names = [f["FunctionName"] for f in listed]
+    assert "EchoFunction" in names and names == sorted(names)
+    echo = lam.get_function_configuration(FunctionName="EchoFunction")
+    echo.pop("ResponseMetadata")
+    assert echo == next(f for f in listed if f["FunctionName"] == "EchoFunction")
+    assert echo["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:EchoFunction"
+    assert (echo["Runtime"], echo["Handler"], echo["Timeout"], echo["MemorySize"]) == (
+        "python3.11", "echo.handler", 5, 256)
+    assert echo["State"] == "Active" and echo["Version"] == "$LATEST"
+    got = lam.get_function(FunctionName="EchoFunction")
+    assert got["Configuration"]["FunctionName"] == "EchoFunction"
+    assert got["Code"]["Location"].startswith("file://") and got["Code"]["Location"].endswith("/functions")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName="NoSuchFunction")
+
+
+def test_a_lambda_call_that_is_not_emulated_is_501_naming_what_is(lam: Any) -> None:
+    with pytest.raises(ClientError) as caught:
+        lam.put_function_concurrency(FunctionName="EchoFunction", ReservedConcurrentExecutions=1)
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert error["Error"]["Code"] == "NotImplemented"
+    assert "lightbox answers Invoke, ListFunctions, GetFunction and GetFunctionConfiguration" in \
+        error["Error"]["Message"]

@@ -118,3 +118,88 @@ def test_edits_reload_routes_functions_and_triggers_and_a_broken_edit_keeps_the_
         assert up.stop() == 0, up.log_path.read_text()[-3000:]
         client.flushdb()
         client.close()
+
+
+STREAM_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Items:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: reload-items
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Changes:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Items.StreamArn
+            StartingPosition: TRIM_HORIZON
+            FilterCriteria: {Filters: [{Pattern: '{"dynamodb": {"NewImage": {"kind": {"S": ["a"]}}}}'}]}
+"""
+STREAM_CODE = """\
+import json
+import os
+
+import redis
+
+
+def handler(event, context):
+    keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+    redis.Redis.from_url(os.environ["REDIS_URL"]).rpush("reload-stream", json.dumps(keys))
+"""
+
+
+def test_a_reload_restarts_stream_mappings_from_their_checkpoints(
+        redis_server: ManagedProcess, s3_server: ManagedProcess, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "fn").mkdir(parents=True)
+    (app / "fn" / "app.py").write_text(STREAM_CODE)
+    (app / "template.yaml").write_text(STREAM_TEMPLATE)
+    url = redis_server.url.rsplit("/", 1)[0] + "/9"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    (tmp_path / "data").mkdir()
+    up = start_up(tmp_path / "data", ["-t", str(app / "template.yaml"), "-w", "1", "--redis-url", url,
+                                      "--s3-endpoint", s3_server.url, "--bucket-events", "off"],
+                  env={"LIGHTBOX_CLOUD_ENDPOINT": s3_server.url}, cwd=ROOT)  # the table is made there
+    ddb = boto3.client("dynamodb", endpoint_url=s3_server.url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+
+    def put(pk: str, kind: str) -> None:
+        ddb.put_item(TableName="reload-items", Item={"pk": {"S": pk}, "kind": {"S": kind}})
+
+    def got() -> list[str]:
+        return [k for raw in client.lrange("reload-stream", 0, -1) for k in json.loads(raw)]
+
+    try:
+        put("1", "a")
+        put("2", "b")  # filtered out by the first template's pattern ...
+        put("3", "a")
+        until(lambda: "3" in got())  # ... and the mapping's checkpoint is past it
+        (app / "template.yaml").write_text(STREAM_TEMPLATE.replace('["a"]', '["b"]'))
+        until(lambda: "changed: reloaded" in up.log_path.read_text())
+        put("4", "b")
+        until(lambda: "4" in got())
+        put("5", "a")
+        put("6", "b")
+        until(lambda: "6" in got())
+        # The new pattern from the old position: nothing read twice, nothing the old pattern dropped.
+        assert got() == ["1", "3", "4", "6"]
+        # A pattern Lambda refuses: said, and the previous mapping keeps running.
+        (app / "template.yaml").write_text(STREAM_TEMPLATE.replace('["a"]', '["b"'))
+        until(lambda: "cannot be loaded; still running the previous one" in up.log_path.read_text())
+        put("7", "b")
+        until(lambda: "7" in got())
+    finally:
+        assert up.stop() == 0, up.log_path.read_text()[-3000:]
+        client.flushdb()
+        client.close()

@@ -298,4 +298,5 @@ def build_runtime(settings: Settings, isolation: str | None = None) -> Runtime:
     from lightbox.runtime.environments.runtime import ProcessRuntime  # it builds on this module
 
     return ProcessRuntime(template, env=config.function_env(settings), hot_reload=settings.hot_reload,
-                          client=config.python_ric())
+                          client=config.python_ric(), debug_address=settings.host,
+                          debug_here=settings.debug_host in (None, str(os.getpid())))

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lightbox import config
 from lightbox.s3 import notifications as s3_events
 from lightbox.sqs.queues import Broker
-from lightbox.template.model import S3Trigger
+from lightbox.template.model import S3Trigger, Template
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,11 @@ def _clients(endpoint: str, region: str) -> tuple[Any, Any]:
             session.client("sqs", endpoint_url=endpoint, config=cfg))
 
 
-def configure(broker: Broker, endpoint: str) -> str:
-    """Create the template's buckets (with their CORS rules) and the notification queue; return the queue URL."""
-    s3, sqs = _clients(endpoint, broker.template.region)
-    queue_url: str = sqs.create_queue(QueueName=config.BUCKET_EVENTS_QUEUE)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for bucket, spec in broker.template.buckets.items():
+def create_buckets(template: Template, endpoint: str) -> None:
+    """The template's buckets with their CORS rules, as CloudFormation makes them (whatever delivers
+    their events); a bucket that is there already is kept."""
+    s3, _ = _clients(endpoint, template.region)
+    for bucket, spec in template.buckets.items():
         try:
             s3.create_bucket(Bucket=bucket)
         except ClientError as exc:
@@ -47,6 +46,15 @@ def configure(broker: Broker, endpoint: str) -> str:
                 raise
         if spec.cors_rules:  # the template's CorsConfiguration, as CloudFormation would apply it
             s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": list(spec.cors_rules)})
+
+
+def configure(broker: Broker, endpoint: str) -> str:
+    """Create the template's buckets and the notification queue they send to; return the queue URL."""
+    s3, sqs = _clients(endpoint, broker.template.region)
+    queue_url: str = sqs.create_queue(QueueName=config.BUCKET_EVENTS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    create_buckets(broker.template, endpoint)
+    for bucket, spec in broker.template.buckets.items():
         events = sorted({e for f in broker.template.functions.values() for t in f.of_kind(S3Trigger)
                          if t.bucket == bucket for e in t.events} | spec.event_types)
         if events:

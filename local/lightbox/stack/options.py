@@ -32,7 +32,7 @@ def command_settings(args: argparse.Namespace, command: str = "local_start_api",
     overrides.update(config.parameter_overrides(getattr(args, "parameter_overrides", None)))
     given = {k: getattr(args, k, None) for k in ("host", "port", "workers", "redis_url", "s3_endpoint",
                                                  "webhook_token", "bucket_events", "env_vars",
-                                                 "disable_authorizer", "jwks", "aws_passthrough")}
+                                                 "disable_authorizer", "jwks", "aws_passthrough", "debug")}
     given["env_vars"] = given["env_vars"] or (home / sam["env_vars"] if sam.get("env_vars") else None)
     given["disable_authorizer"] = given["disable_authorizer"] or sam.get("disable_authorizer") or None
     return Settings.load(template=template, parameter_overrides=overrides, stack_name=sam.get("stack_name"),

@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint
 from redis import Redis
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -25,10 +26,13 @@ from lightbox.config import Settings
 from lightbox.eventbridge import rules
 from lightbox.eventbridge.rules import fire_schedule, schedules
 from lightbox.eventsources import mappings
+from lightbox.eventsources.poller import StreamPoller
 from lightbox.exceptions import LightboxError
 from lightbox.lambda_ import api as lambda_api
+from lightbox.lambda_ import functions as lambda_functions
 from lightbox.ops import access, health, metrics
 from lightbox.runtime.invoke import Runtime, build_runtime, in_process_problem, runtime_findings
+from lightbox.runtime.runtimes import node_sdk
 from lightbox.s3 import minio
 from lightbox.s3 import poller as s3_poller
 from lightbox.services.processes import (
@@ -62,7 +66,7 @@ def emulator_blueprints(settings: Settings, runtime: Runtime, broker: Broker) ->
             minio.blueprint(broker, settings.webhook_token), rules.blueprint(broker), *delivery.blueprints(broker),
             metrics.blueprint(broker, ["/_lightbox/metrics", *unclaimed(runtime, ["/metrics"])]),
             health.blueprint(checks, ["/_lightbox/ready", *unclaimed(runtime, ["/health"])]),
-            lambda_api.blueprint(runtime, broker)]
+            lambda_api.blueprint(runtime, broker), lambda_functions.blueprint(runtime)]
 
 
 class Stack:
@@ -105,7 +109,11 @@ class Stack:
             s.s3_endpoint = s3.url
             self.embedded.append("s3")
         s.function_urls = function_urls.plan(first, s.host, s.port + 1)
+        if s.debug:  # this process holds the debugged environment; the workers send it its invocations
+            s.debug_host = str(os.getpid())
         self._start_cloud(first)
+        for line in node_sdk.ensure(first.functions.values()):  # the AWS SDK Lambda's Node.js runtime has
+            print(line, flush=True)
         self.runtime = build_runtime(s)
         self.template: Template = self.runtime.template
         self.watch = TemplateWatch(self.template.files)
@@ -162,6 +170,11 @@ class Stack:
         if mode == "auto":
             mode = "poll" if "s3" in self.embedded else "webhook"
         self.bucket_events_mode = mode
+        if mode != "poll" and self.template.buckets:  # the buckets are made all the same, as CloudFormation would
+            try:
+                s3_poller.create_buckets(self.template, str(self.settings.s3_endpoint))
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("the template's buckets could not be made on %s: %s", self.settings.s3_endpoint, exc)
         if mode == "poll" and self.template.buckets:
             queue_url = s3_poller.configure(self.broker, str(self.settings.s3_endpoint))
             poller = s3_poller.BucketPoller(self.broker, str(self.settings.s3_endpoint), queue_url)
@@ -182,6 +195,18 @@ class Stack:
             self.stop()
             raise
 
+    def _restart_stream_pollers(self) -> None:
+        """The reloaded template's DynamoDB/Kinesis mappings: new pollers go on from the old ones'
+        checkpoints (a batch the old one was running when stopped is read again, at least once, as Lambda's)."""
+        old = [t for t in self._threads if isinstance(t, StreamPoller)]
+        for poller in old:
+            poller.stop()
+            self._threads.remove(poller)
+        for poller in old:  # its batch's invocation ends first, so two pollers seldom read one shard at once
+            poller.join(config.WORKER_STOP_SECONDS)
+        self._threads.extend(mappings.start_stream_pollers(self.runtime, self.broker, self.settings.cloud_endpoint,
+                                                           self.settings.retry_base))
+
     # -- template reload -----------------------------------------------------------------
     def reload_if_changed(self) -> list[str]:
         """When a template file changed: load it again and swap routes, functions and triggers in;
@@ -195,11 +220,13 @@ class Stack:
                 new = load_for(self.settings)
             if self.settings.strict:
                 refuse_not_emulated(new, runtime_findings(new))
+            mappings.check_filters(new)  # a pattern Lambda refuses keeps the old mappings running
         except LightboxError as exc:
             return [f"lightbox: {self.settings.template} changed but cannot be loaded; still running the "
                     "previous one:", *(f"  {line}" for line in str(exc).splitlines())]
         old = self.template
-        lines = [f"lightbox: {self.settings.template} changed: reloaded ({len(new.functions)} functions, "
+        sdk = node_sdk.ensure(new.functions.values())
+        lines = [*sdk, f"lightbox: {self.settings.template} changed: reloaded ({len(new.functions)} functions, "
                  f"{len(new.routes())} routes)"]
         self.watch = TemplateWatch(new.files)
         self.template = new
@@ -209,6 +236,7 @@ class Stack:
         self._threads.remove(self.scheduler)
         self.scheduler.stop()
         self._start_schedules()
+        self._restart_stream_pollers()
         if set(new.buckets) != set(old.buckets) or new.buckets != old.buckets:
             if self.bucket_events_mode == "poll":
                 s3_poller.configure(self.broker, str(self.settings.s3_endpoint))

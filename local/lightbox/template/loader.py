@@ -18,7 +18,7 @@ from lightbox import config
 from lightbox.config import Settings
 from lightbox.exceptions import TemplateError, TemplateErrors
 from lightbox.overrides import env_text
-from lightbox.template import cdk, provisioned
+from lightbox.template import cdk, debug, provisioned
 from lightbox.template.apimodel import Api, sqs_queue
 from lightbox.template.attributes import StackIdentity, stack_id
 from lightbox.template.building import Load, PendingTrigger
@@ -239,6 +239,8 @@ def load_for(settings: Settings) -> Template:
                              env_vars=settings.env_vars, sqs_endpoint=settings.public_sqs_endpoint,
                              data_dir=settings.data_dir, stack_name=settings.stack_name)
     _local_function_urls(template, settings.function_urls)
+    if settings.debug:
+        debug.mark(template, settings.debug)
     return template
 
 

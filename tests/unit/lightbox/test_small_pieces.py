@@ -15,6 +15,7 @@ from lightbox.runtime.context import LambdaContext
 from lightbox.runtime.environ import function_environment
 from lightbox.s3.notifications import normalize
 from lightbox.sqs.api import attributes_md5
+from lightbox.stack.awscli import with_endpoint
 from lightbox.template.model import S3Trigger
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
@@ -105,3 +106,14 @@ def test_message_attribute_md5_matches_aws_example() -> None:
     msg = Message("id", "body")
     msg.message_attributes = attrs
     assert attributes_md5(attrs) == msg.attribute_md5
+
+
+def test_lightbox_aws_names_each_services_endpoint_unless_the_command_does() -> None:
+    found = {"cloud_endpoint": "http://c", "s3_endpoint": "http://s3", "sqs_endpoint": "http://q/sqs",
+             "url": "http://gw"}
+    assert with_endpoint(found, ["sqs", "list-queues"]) == ["sqs", "list-queues", "--endpoint-url", "http://q/sqs"]
+    assert with_endpoint(found, ["--output", "json", "s3api", "list-buckets"])[-1] == "http://s3"
+    assert with_endpoint(found, ["lambda", "list-functions"])[-1] == "http://gw"  # the emulator's Invoke API
+    assert with_endpoint(found, ["dynamodb", "list-tables"])[-1] == "http://c"
+    given = ["sqs", "list-queues", "--endpoint-url=http://mine"]
+    assert with_endpoint(found, given) == given

@@ -118,7 +118,9 @@ class Environment:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
             return
         self._queue.put(pending)
-        if not pending.delivered.wait(INIT_TIMEOUT_SECONDS) and not pending.done.is_set():
+        # Under a debugger the init waits for an attach, for as long as that takes.
+        init_limit = None if self.function.debug_port is not None else INIT_TIMEOUT_SECONDS
+        if not pending.delivered.wait(init_limit) and not pending.done.is_set():
             self.kill()
             pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS))
             return
@@ -128,10 +130,11 @@ class Environment:
             self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
 
     def park(self) -> None:
-        """Idle: freeze it (once its init is done; until then it goes on importing)."""
+        """Idle: freeze it (once its init is done; until then it goes on importing). One under a debugger
+        stays thawed: the debugger's own threads answer the attached client."""
         with self._freeze_lock:
-            self._parked = True
-            if self.init_ms is not None and not self._frozen and not self.dead:
+            self._parked = self.function.debug_port is None
+            if self._parked and self.init_ms is not None and not self._frozen and not self.dead:
                 self._signal(signal.SIGSTOP)
                 self._frozen = True
 

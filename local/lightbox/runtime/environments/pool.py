@@ -85,7 +85,9 @@ class FunctionPool:
     def reap(self, idle_seconds: float) -> None:
         now = time.monotonic()
         with self._cond:
-            old = [e for e in self.idle if now - e.idle_since > idle_seconds or e.dead]
+            # A debugged environment stays while its debugging session may go on.
+            old = [e for e in self.idle
+                   if e.dead or (now - e.idle_since > idle_seconds and e.function.debug_port is None)]
             self.idle = [e for e in self.idle if e not in old]
         for env in old:
             env.close()

@@ -14,7 +14,7 @@ from typing import Any
 from lightbox import config
 from lightbox.exceptions import FunctionError
 from lightbox.logs import trace_id
-from lightbox.runtime.environments import logs
+from lightbox.runtime.environments import debugger, logs
 from lightbox.runtime.environments.environment import INIT_TIMEOUT_SECONDS, Environment, Spec
 from lightbox.runtime.environments.handlers import check_python_handler
 from lightbox.runtime.environments.invocation import Pending
@@ -48,10 +48,17 @@ class ProcessRuntime(Runtime):
     """Every invocation in an execution environment process of its function (see package doc)."""
 
     def __init__(self, template: Template, env: Mapping[str, str] | None = None, hot_reload: bool = True,
-                 limits: Limits | None = None, client: str = "lightbox") -> None:
+                 limits: Limits | None = None, client: str = "lightbox", debug_address: str = "127.0.0.1",
+                 debug_here: bool = True) -> None:
         super().__init__(template, env, hot_reload)
         self.limits = limits or Limits(config.max_concurrency(), config.idle_seconds(), config.enforce_memory())
         self.client = client
+        # `--debug`: where its debugger listens, and whether this process holds that environment (`up`) or
+        # hands the function's invocations to the one that does (a worker).
+        self.debug_address, self.debug_here = debug_address, debug_here
+        for fn in template.functions.values():
+            if fn.debug_port is not None:
+                debugger.check(fn, client)
         self._pools: dict[str, _Versioned] = {}
         self._plock = threading.Lock()
         self._watchdog = Watchdog(lambda: [v.pool for v in list(self._pools.values())], self.limits)
@@ -64,7 +71,10 @@ class ProcessRuntime(Runtime):
             raise FunctionError(f"{fn.name}: {reason or f'runtime {fn.runtime} is not run here'}",
                                 "Runtime.InvalidRuntime")
         base = config.function_overlay(os.environ, self.environment(fn))  # no user AWS profile, as on Lambda
-        return Spec(fn, launcher(fn, self.client), base, self.template.region, self._output)
+        started = launcher(fn, self.client)
+        if fn.debug_port is not None:
+            started = debugger.wrap(fn, started, self.debug_address, self.client)
+        return Spec(fn, started, base, self.template.region, self._output)
 
     def pool(self, fn: Function, tenant: str | None = None) -> FunctionPool:
         """The function's environments; a tenant's own ones for a function with tenant isolation."""
@@ -81,6 +91,7 @@ class ProcessRuntime(Runtime):
             if current is None:
                 self._spec(fn)  # an unrunnable runtime fails here, before any process
                 limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else self.limits.max_concurrency
+                limit = 1 if fn.debug_port is not None else limit  # one debugger port, one environment
                 current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
                                      source_mtimes(self._paths(fn), support.sources(fn)) if self.hot_reload else {})
                 self._pools[key] = current
@@ -122,10 +133,16 @@ class ProcessRuntime(Runtime):
         memory = ("on (an environment over its MemorySize is killed: Runtime.OutOfMemory; "
                   f"{config.ENFORCE_MEMORY_VAR}=0 turns it off)" if lim.enforce_memory else
                   f"off ({config.ENFORCE_MEMORY_VAR}=0)")
-        return [f"  functions: each in execution environment processes of its own (up to {lim.max_concurrency} "
-                f"per function unless ReservedConcurrentExecutions; idle ones end after "
-                f"{lim.idle_seconds / 60:g} min); Python runtime client: {self.client}",
-                f"  memory enforcement: {memory}"]
+        lines = [f"  functions: each in execution environment processes of its own (up to {lim.max_concurrency} "
+                 f"per function unless ReservedConcurrentExecutions; idle ones end after "
+                 f"{lim.idle_seconds / 60:g} min); Python runtime client: {self.client}",
+                 f"  memory enforcement: {memory}"]
+        for fn in self.template.functions.values():
+            if fn.debug_port is not None:
+                tool = "node --inspect" if fn.runtime.startswith("nodejs") else "debugpy"
+                lines.append(f"  debugging {fn.name}: its environment waits for a debugger ({tool}) to attach on "
+                             f"{self.debug_address}:{fn.debug_port}; its Timeout is suspended")
+        return lines
 
     def close(self) -> None:
         with self._plock:
@@ -143,9 +160,12 @@ class ProcessRuntime(Runtime):
 
     # -- invoking ----------------------------------------------------------------------------
     def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
+        if fn.debug_port is not None and not self.debug_here:
+            return debugger.forward(fn, event, self.env["AWS_ENDPOINT_URL_LAMBDA"], self.template.region)
         tenant = tenant_id.get()
         pool = self.pool(fn, tenant)
-        env, cold = pool.acquire(wait=not trigger.startswith(SYNC_TRIGGERS))
+        # The debugged function's one environment: its invocations queue for it while a session pauses one.
+        env, cold = pool.acquire(wait=fn.debug_port is not None or not trigger.startswith(SYNC_TRIGGERS))
         name = fn.function_name or fn.name
         headers = {"Lambda-Runtime-Invoked-Function-Arn":
                    f"arn:aws:lambda:{self.template.region}:{self.template.account_id}:function:{name}"}

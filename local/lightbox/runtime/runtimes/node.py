@@ -10,6 +10,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+from lightbox.runtime.runtimes import node_sdk
 from lightbox.runtime.runtimes.layers import search_path
 from lightbox.template.model import Function
 
@@ -52,10 +53,14 @@ def mismatch(fn: Function) -> str | None:
 
 
 def node_path(fn: Function) -> list[str]:
-    """NODE_PATH as Lambda sets it (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/task)
-    with each layer's folders for /opt."""
+    """NODE_PATH as Lambda sets it (/opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules,
+    /var/runtime/node_modules, /var/task) with each layer's folders for /opt and the SDK cache (node_sdk.py)
+    for the runtime's."""
+    # /var/runtime/node_modules: only for a function that needs it (the bootstrap hooks ES module
+    # resolution when NODE_PATH holds more than its own folder, and that costs a loader thread).
+    runtime_sdk = [str(node_sdk.modules_dir())] if node_sdk.uses_runtime_sdk(fn) else []
     return [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
-            str(fn.code_uri)]
+            *runtime_sdk, str(fn.code_uri)]
 
 
 def command() -> list[str]:

@@ -125,6 +125,30 @@ function typeModule(folder) {
   }
 }
 
+// ES module imports find what NODE_PATH holds (the runtime's AWS SDK, layers' node_modules), as require()
+// does: Node's ESM resolver ignores NODE_PATH, Lambda's runtime does not. Only when NODE_PATH holds more
+// than the function's own folder, since the hook runs on a loader thread of its own.
+function resolveEsmFromNodePath() {
+  const Module = require('module');
+  const root = path.resolve(process.env.LAMBDA_TASK_ROOT || process.cwd());
+  const dirs = (process.env.NODE_PATH || '').split(path.delimiter).filter((d) => d && path.resolve(d) !== root);
+  if (!dirs.length || typeof Module.register !== 'function') return;
+  const parents = dirs.map((d) => pathToFileURL(path.join(d, 'lightbox-resolve.js')).href);
+  const hook = `const parents = ${JSON.stringify(parents)};
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || /^(\\.|\\/|[a-zA-Z][a-zA-Z+.-]*:)/.test(specifier)) throw err;
+    for (const parentURL of parents) {
+      try { return await next(specifier, { ...context, parentURL }); } catch (_e) { /* the next folder */ }
+    }
+    throw err;
+  }
+}`;
+  Module.register(`data:text/javascript,${encodeURIComponent(hook)}`);
+}
+
 const required = (file) => (fs.existsSync(file) ? require(file) : undefined);
 const imported = async (file) => (fs.existsSync(file) ? import(pathToFileURL(file).href) : undefined);
 
@@ -247,6 +271,7 @@ function invokeOnce(handler) {
 
 async function main() {
   patchConsole();
+  resolveEsmFromNodePath();
   process.on('uncaughtException', (err) => {
     logError('Uncaught Exception', err);
     onCrash(err, 129);
