@@ -13,6 +13,7 @@ import contextvars
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, request
 
@@ -30,9 +31,11 @@ from lightbox.apigateway.integrations import (
 from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response
 from lightbox.apigateway.routing import RouteTable
 from lightbox.apigateway.streaming import CountedStream
+from lightbox.apigateway.tenancy import mapped_tenant
 from lightbox.logs import TRACE_HEADER, new_trace_id, trace_id
 from lightbox.runtime.environ import function_environment
-from lightbox.runtime.invoke import Runtime
+from lightbox.runtime.invoke import Invocation, Runtime
+from lightbox.runtime.tenancy import TenancyError, tenant_id
 from lightbox.template.apimodel import HTTP, REST
 
 log = logging.getLogger(__name__)
@@ -91,22 +94,45 @@ def _lambda(call: Call) -> HttpResponse:
     event = build_event(call.request, given, runtime.template.account_id)
     trigger = f"http:{route.method} {route.path}"
     limit = api.integration_seconds(route.integration)
+    token = tenant_id.set(mapped_tenant(call) if api.type == REST else None)
+    try:
+        inv = _invoke(call, event, trigger, limit)
+    finally:
+        tenant_id.reset(token)
+    if inv is None:
+        return gateway_error("timeout", api.type)
+    if not inv.ok:
+        # A function that times out on its own is a function error to API Gateway (502 / 500), not its 504.
+        kind = getattr(inv.error, "error_type", type(inv.error).__name__)
+        if kind == "TooManyRequestsException":
+            return gateway_error("throttled", api.type)
+        if isinstance(inv.error, TenancyError):  # Lambda refused the call: the integration failed, not the function
+            log.error("Execution failed: Lambda refused the invocation: %s", inv.error.message)
+            return gateway_error("integration", api.type)
+        return gateway_error("lambda_error", api.type)
+    return _answer(call, inv)
+
+
+def _invoke(call: Call, event: dict[str, Any], trigger: str, limit: float) -> Invocation | None:
+    """The invocation, or None when the gateway stopped waiting for it (its integration timeout)."""
+    runtime, route = call.runtime, call.route
+    assert route is not None
     fn = runtime.template.function(route.function)
     if fn.timeout <= limit or fn.debug_port is not None:  # a debugging session is not cut at 29 s either
-        inv = runtime.invoke(route.function, event, trigger=trigger)
+        return runtime.invoke(route.function, event, trigger=trigger)
     else:  # the gateway gives up before the function does (which runs on, as on AWS)
         context = contextvars.copy_context()
         future = _waiting().submit(context.run, runtime.invoke, route.function, event, trigger=trigger)
         try:
-            inv = future.result(timeout=limit)
+            return future.result(timeout=limit)
         except concurrent.futures.TimeoutError:
             log.error("Execution failed due to a timeout error (%s after %.0f ms)", route.function, limit * 1000)
-            return gateway_error("timeout", api.type)
-    if not inv.ok:
-        # A function that times out on its own is a function error to API Gateway (502 / 500), not its 504.
-        if getattr(inv.error, "error_type", type(inv.error).__name__) == "TooManyRequestsException":
-            return gateway_error("throttled", api.type)
-        return gateway_error("lambda_error", api.type)
+            return None
+
+
+def _answer(call: Call, inv: Invocation) -> HttpResponse:
+    api, route, runtime = call.api, call.route, call.runtime
+    assert route is not None
     version = route.integration.payload_version if api.type == HTTP else "1.0"
     decode = api.type == HTTP
     try:

@@ -5,7 +5,7 @@ start-api` serves them, and each also at its own execute-api address with its st
 Within an API: literal segments beat parameters, parameters beat greedy `{proxy+}`, a method beats
 ANY, and an HTTP API's `$default` route answers only what nothing else does. Across APIs on one port,
 the API whose routes share the longest literal prefix with the path is asked first, so a path one API
-owns is never answered by another API's `{proxy+}`.
+owns is never answered by another API's `{proxy+}`; between APIs that tie, the more specific route.
 """
 
 from __future__ import annotations
@@ -111,10 +111,12 @@ class RouteTable:
         scored = [(a.prefix_length(segments), a) for a in self.apis]
         best = max(s for s, _ in scored)
         candidates = [a for s, a in scored if s == best]
-        for routes in candidates:
-            found = routes.match(method, path)
-            if found is not None:
-                return Match(routes.api, found[0], found[1], "")
+        # APIs that claim the path alike: the most specific route wins (a method over ANY), as within an
+        # API; on a full tie, the API asked first.
+        matched = [(routes, found) for routes in candidates if (found := routes.match(method, path)) is not None]
+        if matched:
+            routes, found = min(matched, key=lambda m: _rank(m[1][0]))
+            return Match(routes.api, found[0], found[1], "")
         if best < 0:  # a path no API claims: a REST API's 403, as `sam local start-api` answers on one port
             candidates.sort(key=lambda a: a.api.type != REST)
         return Match(candidates[0].api, None, {}, "")

@@ -25,6 +25,7 @@ from lightbox.lambda_ import streamed
 from lightbox.lambda_.logtail import collected, lambda_log, tail
 from lightbox.lambda_.payloads import error_lines, response_body
 from lightbox.runtime.invoke import Runtime
+from lightbox.runtime.tenancy import INVOKE_HEADER, TenancyError, tenant_id
 from lightbox.sqs.queues import Broker
 from lightbox.template.model import Function, Template
 
@@ -103,7 +104,11 @@ class InvokeApi:
         body = request.get_data(cache=False)
         if kind == "DryRun":
             return Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+        tenant = request.headers.get(INVOKE_HEADER)
         if kind == "Event" and not streaming:
+            if tenant or fn.tenant_isolation:
+                raise InvokeError("InvalidParameterValueException", 400, f"{fn.name}: asynchronous invocations "
+                                  "for a tenant (TenancyConfig) are not emulated; invoke it synchronously")
             event = _payload(body)
             request_id = str(uuid.uuid4())
             try:
@@ -121,9 +126,15 @@ class InvokeApi:
             raise InvokeError("RequestTooLargeException", 413,
                               f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
         event = _payload(body)
-        with collected() as output:
-            # "invoke": a caller waits, so a function at its concurrency limit is throttled at once (429).
-            inv = self.runtime.invoke(fn.name, event, trigger="invoke")
+        token = tenant_id.set(tenant)
+        try:
+            with collected() as output:
+                # "invoke": a caller waits, so a function at its concurrency limit is throttled at once (429).
+                inv = self.runtime.invoke(fn.name, event, trigger="invoke")
+        finally:
+            tenant_id.reset(token)
+        if isinstance(inv.error, TenancyError):
+            raise InvokeError(inv.error.error_type, 400, inv.error.message)
         if isinstance(inv.error, Throttled):
             raise InvokeError("TooManyRequestsException", 429, str(inv.error) or "Rate Exceeded.")
         tail_wanted = request.headers.get("X-Amz-Log-Type") == "Tail"

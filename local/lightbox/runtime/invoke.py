@@ -35,6 +35,7 @@ from lightbox.runtime.environ import function_environment
 from lightbox.runtime.metrics import observe_invocation
 from lightbox.runtime.runtimes import support
 from lightbox.runtime.sandbox import SandboxPool, close_pools
+from lightbox.runtime.tenancy import tenant_id, tenant_of
 from lightbox.template.loader import load_for
 from lightbox.template.model import Finding, Function, Template
 
@@ -210,6 +211,7 @@ class Runtime:
         started = time.perf_counter()
         inv = Invocation(name, request_id)
         try:
+            tenant_of(fn)  # a tenant missing or not accepted: refused before anything runs
             inv.result = self._run(fn, event, request_id, trigger)
         except BaseException as exc:  # noqa: BLE001 - every handler failure is reported, none escapes
             inv.error = exc
@@ -224,7 +226,7 @@ class Runtime:
         """This runtime's way to run one invocation: on a warm sandbox thread of this process."""
         loaded = self._load(fn.name)
         context = LambdaContext(fn.function_name or fn.name, fn.timeout, fn.memory_size, self.template.region,
-                                self.template.account_id, request_id)
+                                self.template.account_id, request_id, tenant_id=tenant_id.get())
         return self._call_with_timeout(fn, loaded, event, context)
 
     def _call_with_timeout(self, fn: Function, loaded: _Loaded, event: Any, context: LambdaContext) -> Any:

@@ -26,6 +26,12 @@ from lightbox.template.openapi import BodyRoutes, cors_of, function_arn, read_bo
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.(\w+)\}")
 
 
+def _has_intrinsics(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(k == "Ref" or str(k).startswith("Fn::") or _has_intrinsics(v) for k, v in node.items())
+    return isinstance(node, list) and any(_has_intrinsics(v) for v in node)
+
+
 @dataclass
 class _Api:
     id: str
@@ -57,6 +63,10 @@ class ApiCollector:
                 path = local_path(scope.base, str(location))
                 scope.load.files.append(path)
                 body = read_document(path, "BodyS3Location file")
+                if _has_intrinsics(body):
+                    scope.load.finding(res, "BodyS3Location", f"{location}: CloudFormation evaluates no intrinsic "
+                                       "function (Fn::Sub, Ref ...) in this file (AWS::Include in Body does); "
+                                       "integrations written with them name no function here either")
             elif body is None and location is not None:
                 scope.load.finding(res, "BodyS3Location", f"{location!r} is not a local file: its routes are not "
                                                           "served")

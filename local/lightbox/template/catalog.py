@@ -59,7 +59,7 @@ _CUSTOM = "custom resources are not run: the function behind its ServiceToken is
 
 # Per emulated type: properties a builder reads, and properties that change behaviour and are not emulated.
 _FUNCTION_READ = {"Code", "CodeUri", "Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Layers",
-                  "FunctionName",
+                  "FunctionName", "TenancyConfig",
                   "PackageType", "Architectures", "ReservedConcurrentExecutions", "DeadLetterConfig", "ImageConfig"}
 PROPERTIES: dict[str, tuple[set[str], dict[str, str]]] = {
     "AWS::Lambda::Function": (_FUNCTION_READ, {

@@ -32,6 +32,28 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
+def _timeout(scope: Scope, res: Res, seconds: float) -> float:
+    """Lambda's Timeout is 1 to 900 seconds; below 1 (a `Timeout: 0` SAM CLI runs) every invocation would
+    time out at once, so the default runs, with a line saying AWS refuses it."""
+    if seconds >= 1:
+        return seconds
+    scope.load.finding(res, "Timeout", f"{seconds:g} is below Lambda's minimum of 1 second; AWS would refuse this "
+                                       f"template at deploy (runs with the default {DEFAULT_TIMEOUT:g} s here)",
+                       kind="warning")
+    return DEFAULT_TIMEOUT
+
+
+def _tenant_isolation(value: Any, name: str) -> bool:
+    """TenancyConfig.TenantIsolationMode: PER_TENANT is the one mode Lambda accepts."""
+    if value is None:
+        return False
+    mode = checks.mapping(value, name, "TenancyConfig").get("TenantIsolationMode")
+    if mode != "PER_TENANT":
+        raise TemplateError(name, "TenancyConfig.TenantIsolationMode",
+                            f"{mode!r} is not a mode Lambda accepts; the one accepted is PER_TENANT")
+    return True
+
+
 def build_layer(scope: Scope, res: Res) -> None:
     """A layer's folder, registered under its version ARN for the functions (of any stack) that list it."""
     content = res.props.get("Content")
@@ -110,7 +132,7 @@ def build_function(scope: Scope, res: Res) -> None:
         handler=handler,
         code_uri=code_uri,
         runtime=runtime,
-        timeout=checks.number(p.get("Timeout"), name, "Timeout", default=DEFAULT_TIMEOUT),
+        timeout=_timeout(scope, res, checks.number(p.get("Timeout"), name, "Timeout", default=DEFAULT_TIMEOUT)),
         memory_size=checks.integer(p.get("MemorySize"), name, "MemorySize", default=DEFAULT_MEMORY_SIZE),
         environment=environment,
         layers=layers,
@@ -123,6 +145,7 @@ def build_function(scope: Scope, res: Res) -> None:
                                                      "ReservedConcurrentExecutions"),
         dead_letter_arn=checks.optional_string(dead_letter, name, "DeadLetterConfig.TargetArn"),
         layer_arns=tuple(outside),
+        tenant_isolation=_tenant_isolation(p.get("TenancyConfig"), name),
     )
     if problem:
         fn.handler_found = False

@@ -158,6 +158,7 @@ class Function:
     dead_letter_arn: str | None = None  # DeadLetterConfig.TargetArn (async invokes)
     layer_arns: tuple[str, ...] = ()  # layers from outside the template: run with what is installed
     handler_found: bool = True  # False: invocations fail with Runtime.ImportModuleError, as on Lambda
+    tenant_isolation: bool = False  # TenancyConfig PER_TENANT: each invocation names a tenant, own environments
     debug_port: int | None = None  # `--debug`: its environment waits for a debugger here (template/debug.py)
 
     def of_kind(self, kind: type) -> list:  # type: ignore[type-arg]

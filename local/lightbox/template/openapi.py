@@ -156,6 +156,10 @@ def read_body(body: Any, http_api: bool) -> BodyRoutes:
         if not isinstance(item, dict):
             continue
         for key, op in item.items():
+            if key.lower() == "any" and isinstance(op, dict):  # SAM CLI reads it; OpenAPI and API Gateway do not
+                found.problem("DefinitionBody", "`any` is not an OpenAPI operation: API Gateway ignores it "
+                                                "(ANY is x-amazon-apigateway-any-method); not served: {routes}",
+                              f"any {path}")
             if key.lower() not in _METHODS or not isinstance(op, dict):
                 continue
             method = "ANY" if key.lower() == "x-amazon-apigateway-any-method" else key.upper()

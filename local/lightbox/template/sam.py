@@ -25,6 +25,13 @@ from lightbox.template.extensions import is_local, local_path
 
 LOCAL_BUCKET = "lightbox-local"
 _PREFIX = f"s3://{LOCAL_BUCKET}/"
+# The translator drops an S3 key's leading "/": an absolute local path keeps it under this mark.
+_ABSOLUTE = "@abs"
+
+
+def _local_uri(path: Any) -> str:
+    text = str(path).removeprefix("file://")
+    return _PREFIX + (_ABSOLUTE + text if text.startswith("/") else text)
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 32  # reloads and the pytest plugin load the same few templates again and again
@@ -60,7 +67,7 @@ def _localize(doc: dict[str, Any], base: Path, params: dict[str, Any], files: li
     if isinstance(fn_globals, dict) and "CodeUri" in fn_globals:
         fn_globals["CodeUri"] = _param_ref(fn_globals["CodeUri"], params)
         if is_local(fn_globals["CodeUri"]):
-            fn_globals["CodeUri"] = _PREFIX + str(fn_globals["CodeUri"]).removeprefix("file://")
+            fn_globals["CodeUri"] = _local_uri(fn_globals["CodeUri"])
     for res in (doc.get("Resources") or {}).values():
         if not isinstance(res, dict) or not isinstance(res.get("Properties", {}), dict):
             continue
@@ -77,9 +84,9 @@ def _localize(doc: dict[str, Any], base: Path, params: dict[str, Any], files: li
                 if "CodeUri" not in props and "CodeUri" not in fn_globals:
                     props["CodeUri"] = _PREFIX + "."  # SAM CLI's default, the template's own folder
                 elif is_local(props.get("CodeUri")):
-                    props["CodeUri"] = _PREFIX + str(props["CodeUri"]).removeprefix("file://")
+                    props["CodeUri"] = _local_uri(props["CodeUri"])
         elif kind == "AWS::Serverless::LayerVersion" and is_local(props.get("ContentUri")):
-            props["ContentUri"] = _PREFIX + str(props["ContentUri"]).removeprefix("file://")
+            props["ContentUri"] = _local_uri(props["ContentUri"])
         elif kind in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi") and is_local(props.get("DefinitionUri")):
             path = local_path(base, props.pop("DefinitionUri"))
             files.append(path)
@@ -94,8 +101,9 @@ def _delocalize(node: Any) -> Any:
     """`{S3Bucket: lightbox-local, S3Key: p}` (and Bucket/Key) -> "p", the local-path form."""
     if isinstance(node, dict):
         bucket = node.get("S3Bucket", node.get("Bucket"))
-        if bucket == LOCAL_BUCKET and isinstance(node.get("S3Key", node.get("Key")), str):
-            return node.get("S3Key", node.get("Key"))
+        key = node.get("S3Key", node.get("Key"))
+        if bucket == LOCAL_BUCKET and isinstance(key, str):
+            return "/" + key.removeprefix(_ABSOLUTE + "/") if key.startswith(_ABSOLUTE + "/") else key
         return {k: _delocalize(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_delocalize(v) for v in node]

@@ -29,6 +29,7 @@ from lightbox.template.extensions import (
 from lightbox.template.model import Finding, Resource
 from lightbox.template.parameters import Missing, parameter_values, pseudo_parameters, undeclared
 from lightbox.template.sam import SAM_TRANSFORM, Origins, translate
+from lightbox.template.sam_leniency import lenient
 
 # Types whose properties must evaluate, or the template is refused: what runs depends on all of them.
 # Any other resource's property that cannot be evaluated is left out, with a line saying so.
@@ -77,6 +78,8 @@ class Stack:
                                          f"but no `Transform: {SAM_TRANSFORM}`; AWS would refuse it at deploy (the "
                                          "transform is applied here anyway)", "warning"))
         if SAM_TRANSFORM in kinds or serverless:
+            doc, refused = lenient(doc, self.parameters)
+            load.findings.extend(refused)
             doc = translate(doc, self.base, self.parameters, identity.region, identity.account, load.files)
         self.origins = Origins(self.written)
         self.raw: dict[str, Any] = doc.get("Resources") or {}

@@ -65,6 +65,16 @@ def test_a_path_one_api_owns_never_falls_into_another_apis_proxy() -> None:
     assert fn(t.select("GET", "/elsewhere")) == "ANY /{proxy+}"
 
 
+def test_apis_claiming_the_same_path_the_more_specific_route_wins() -> None:
+    # CDK output with two REST APIs on `/`: one's `ANY /` MOCK, the other's `OPTIONS /` (its CORS preflight).
+    t = RouteTable([api(("ANY", "/"), name="books", kind=REST), api(("GET", "/"), ("OPTIONS", "/"), name="cors",
+                                                                    kind=REST)])
+    m = t.select("OPTIONS", "/")
+    assert m is not None and m.api.id == "cors" and fn(m) == "OPTIONS /"
+    m = t.select("DELETE", "/")
+    assert m is not None and m.api.id == "books" and fn(m) == "ANY /"
+
+
 def test_execute_api_host_with_the_stage_in_the_path() -> None:
     rest = api(("GET", "/hello"), kind=REST, version="1.0", name="abc123")
     t = RouteTable([rest])

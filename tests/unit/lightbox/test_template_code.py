@@ -94,3 +94,21 @@ def test_template_code_forms_and_a_zipped_layer(tmp_path: Path) -> None:
     assert inline.code_uri != inline_folder("", "python3.12", tmp_path / "data", "Inline", tmp_path / "other")
     assert t.function("Here").code_uri == tmp_path and t.function("Here").handler_found  # no CodeUri: "."
     assert tmp_path / "fn.zip" in t.files  # a changed archive reloads the template
+
+
+def test_absolute_code_and_layer_paths_stay_absolute(tmp_path: Path) -> None:
+    # what `sam build` writes into .aws-sam/build/template.yaml for code outside the template's folder
+    code, lib = tmp_path / "elsewhere" / "code", tmp_path / "elsewhere" / "lib"
+    code.mkdir(parents=True)
+    lib.mkdir()
+    (code / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    t = load(tmp_path, f"""
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties: {{Handler: app.handler, CodeUri: {code}, Runtime: python3.12, Layers: [!Ref Lib]}}
+        Lib:
+          Type: AWS::Serverless::LayerVersion
+          Properties: {{ContentUri: {lib}}}
+    """)
+    assert t.function("Fn").code_uri == code and t.function("Fn").handler_found
+    assert t.function("Fn").layers == [lib]

@@ -143,3 +143,82 @@ def test_more_lines_for_raw_resources() -> None:
         "notifications are not sent",
     ]
     assert t.function("Fn").handler_found  # CodeUri was read as Code
+
+
+def test_timeout_below_lambdas_minimum_says_aws_refuses_it_and_runs_with_the_default(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    t = load(tmp_path, """
+        Zero:
+          Type: AWS::Lambda::Function
+          Properties: {Handler: app.handler, Code: fn/, Runtime: python3.12, Timeout: 0}
+    """)
+    assert t.function("Zero").timeout == 3
+    assert lines(t) == ["Zero (AWS::Lambda::Function): Timeout: 0 is below Lambda's minimum of 1 second; AWS would "
+                        "refuse this template at deploy (runs with the default 3 s here)"]
+
+
+def test_a_body_s3_location_file_with_intrinsics_and_an_any_key_gets_lines(tmp_path: Path) -> None:
+    # CDK's SpecRestApi from an asset: CloudFormation reads the file as it is, and `any` is no OpenAPI method
+    (tmp_path / "spec.yaml").write_text("""
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /all:
+    any:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}
+""")
+    t = load(tmp_path, """
+        Api:
+          Type: AWS::ApiGateway::RestApi
+          Properties: {BodyS3Location: spec.yaml}
+    """, head="")
+    assert lines(t) == [
+        "Api (AWS::ApiGateway::RestApi): BodyS3Location: spec.yaml: CloudFormation evaluates no intrinsic function "
+        "(Fn::Sub, Ref ...) in this file (AWS::Include in Body does); integrations written with them name no "
+        "function here either",
+        "Api (AWS::ApiGateway::RestApi): DefinitionBody: `any` is not an OpenAPI operation: API Gateway ignores it "
+        "(ANY is x-amazon-apigateway-any-method); not served: any /all",
+    ]
+
+
+def test_what_sam_cli_runs_and_the_sam_transform_refuses_runs_with_a_line(tmp_path: Path) -> None:
+    t = load(tmp_path, """
+        Api:
+          Type: AWS::Serverless::Api
+          Properties:
+            StageName: Prod
+            Auth:
+              Authorizers:
+                Token: {FunctionArn: !GetAtt Fn.Arn}
+        Http:
+          Type: AWS::Serverless::HttpApi
+          Properties:
+            CorsConfiguration: {AllowOrigins: ["*"], AllowCredentials: true, AllowMethods: [GET]}
+        Fn:
+          Type: AWS::Serverless::Function
+          Properties:
+            Handler: app.handler
+            CodeUri: fn/
+            Runtime: python3.12
+            Events:
+              Get:
+                Type: Api
+                Properties: {Path: /a, Method: get, RestApiId: !Ref Api, Auth: {Authorizer: !Ref Which}}
+              Open:
+                Type: HttpApi
+                Properties: {Path: /b, Method: get, ApiId: !Ref Http}
+    """, extra="Parameters:\n  Which: {Type: String, Default: Token}\n")
+    assert lines(t) == [
+        "Http (AWS::Serverless::HttpApi): CorsConfiguration.AllowCredentials: true with a '*' (or no) AllowOrigins: "
+        "AWS's SAM transform refuses this at deploy; served without credentials here",
+        f"Fn ({FN}): Events.Get.Properties.Auth.Authorizer: !Ref Which: AWS's SAM transform refuses this at deploy "
+        "(it takes an authorizer's name); 'Token', the parameter's value, is used here",
+    ]
+    routes = {r.path: r for api in t.apis.values() for r in api.routes}
+    assert routes["/a"].authorizer == "Token"
+    http = next(api for api in t.apis.values() if api.type == "HTTP")
+    assert http.cors is not None and http.cors.allow_origins == ("*",) and not http.cors.allow_credentials

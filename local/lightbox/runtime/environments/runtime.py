@@ -22,6 +22,7 @@ from lightbox.runtime.environments.pool import FunctionPool, Limits, Watchdog
 from lightbox.runtime.environments.runtimes import launcher_for
 from lightbox.runtime.invoke import Runtime, source_mtimes, unsupported
 from lightbox.runtime.runtimes import launchers, support  # noqa: F401 - launchers registers Node.js and provided.*
+from lightbox.runtime.tenancy import RUNTIME_HEADER, tenant_id
 from lightbox.template.model import Function, Template
 
 log = logging.getLogger("lightbox.invoke")
@@ -75,9 +76,11 @@ class ProcessRuntime(Runtime):
             started = debugger.wrap(fn, started, self.debug_address, self.client)
         return Spec(fn, started, base, self.template.region, self._output)
 
-    def pool(self, fn: Function) -> FunctionPool:
+    def pool(self, fn: Function, tenant: str | None = None) -> FunctionPool:
+        """The function's environments; a tenant's own ones for a function with tenant isolation."""
+        key = fn.name if tenant is None else f"{fn.name}\0{tenant}"
         with self._plock:
-            current = self._pools.get(fn.name)
+            current = self._pools.get(key)
             if current is not None and self.hot_reload and \
                     time.monotonic() - current.checked_at > config.RELOAD_CHECK_SECONDS:
                 current.checked_at = time.monotonic()
@@ -91,7 +94,7 @@ class ProcessRuntime(Runtime):
                 limit = 1 if fn.debug_port is not None else limit  # one debugger port, one environment
                 current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
                                      source_mtimes(self._paths(fn), support.sources(fn)) if self.hot_reload else {})
-                self._pools[fn.name] = current
+                self._pools[key] = current
             return current.pool
 
     def load(self, name: str) -> Callable[[Any, Any], Any]:
@@ -111,6 +114,8 @@ class ProcessRuntime(Runtime):
         started: list[Environment] = []
         for name in self.template.functions if names is None else names:
             fn = self.template.functions[name]
+            if fn.tenant_isolation:  # its environments are each tenant's, made for that tenant's first call
+                continue
             try:
                 pool = self.pool(fn)
                 env, _ = pool.acquire(wait=False)
@@ -157,7 +162,8 @@ class ProcessRuntime(Runtime):
     def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
         if fn.debug_port is not None and not self.debug_here:
             return debugger.forward(fn, event, self.env["AWS_ENDPOINT_URL_LAMBDA"], self.template.region)
-        pool = self.pool(fn)
+        tenant = tenant_id.get()
+        pool = self.pool(fn, tenant)
         # The debugged function's one environment: its invocations queue for it while a session pauses one.
         env, cold = pool.acquire(wait=fn.debug_port is not None or not trigger.startswith(SYNC_TRIGGERS))
         name = fn.function_name or fn.name
@@ -166,6 +172,8 @@ class ProcessRuntime(Runtime):
         trace = trace_id.get()
         if trace:
             headers["Lambda-Runtime-Trace-Id"] = trace
+        if tenant:
+            headers[RUNTIME_HEADER] = tenant
         headers.update(invocation_headers.get() or {})
         pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
         logs.emit(fn.name, logs.start_line(request_id))

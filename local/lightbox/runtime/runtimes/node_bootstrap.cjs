@@ -208,6 +208,7 @@ function contextFor(id, headers, controls) {
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     clientContext: json(headers['lambda-runtime-client-context']),
     identity: json(headers['lambda-runtime-cognito-identity']),
+    tenantId: headers['lambda-runtime-aws-tenant-id'], // TenancyConfig PER_TENANT: the invocation's tenant
     getRemainingTimeInMillis: () => deadline - Date.now(),
   });
 }

@@ -151,7 +151,7 @@ class LambdaContext:
     """What Lambda passes as `context`, with awslambdaric's attribute names and types."""
 
     def __init__(self, request_id: str, deadline_ms: int, arn: str, client_context: str | None,
-                 identity: str | None) -> None:
+                 identity: str | None, tenant_id: str | None = None) -> None:
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -161,6 +161,7 @@ class LambdaContext:
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.identity = CognitoIdentity(json.loads(identity)) if identity else None
         self.client_context = ClientContext(json.loads(client_context)) if client_context else None
+        self.tenant_id = tenant_id
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
@@ -250,7 +251,8 @@ def serve_one(client: Client, handler: Any) -> None:
     context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")),
                             headers.get("lambda-runtime-invoked-function-arn", ""),
                             headers.get("lambda-runtime-client-context"),
-                            headers.get("lambda-runtime-cognito-identity"))
+                            headers.get("lambda-runtime-cognito-identity"),
+                            headers.get("lambda-runtime-aws-tenant-id"))
     try:
         result = handler(json.loads(payload or b"null"), context)
         if _streamed(result):
