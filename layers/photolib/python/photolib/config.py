@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from photolib.exceptions import ConfigurationError
@@ -28,7 +29,8 @@ class Settings(BaseSettings):
 
     # --- where things live
     photos_bucket: str = Field("lightbox-photos", description="S3 bucket for originals and derivatives")
-    photos_db_path: str = Field(".lightbox/photos.db", description="SQLite file holding photo records")
+    photos_db_path: str = Field(".lightbox/photos.db", description="SQLite file holding photo records; a relative "
+                                "path is the project folder's (project_root), shared by every function")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the event stream")
     # boto3 reads these two itself; they are named here so the one list of settings is complete
     # and so cached clients are keyed on the endpoint they were built for.
@@ -84,6 +86,14 @@ class Settings(BaseSettings):
                              "(a stage that always dies, e.g. killed by the function timeout)")
     orphan_grace_minutes: int = Field(60, ge=0, description="a blob with no row is deleted after this")
 
+    @field_validator("photos_db_path")
+    @classmethod
+    def _in_the_project(cls, value: str) -> str:
+        """A function runs in its own code folder (Lambda's /var/task), so a relative path would give each
+        function a database of its own: it is taken from the project folder instead."""
+        root = project_root()
+        return str(root / value) if root is not None and not Path(value).is_absolute() else value
+
     def queue_url(self, stage: str) -> str:
         """The queue URL of a pipeline stage; a clear error when the template did not wire it."""
         url = getattr(self, f"{stage}_queue_url", None)
@@ -93,6 +103,16 @@ class Settings(BaseSettings):
                 f"(stages with queues: {', '.join(DEFAULT_PIPELINE)})"
             )
         return str(url)
+
+
+@functools.cache
+def project_root() -> Path | None:
+    """The folder holding the app's template.yaml, above this layer's own files (layers/photolib/python/
+    photolib/ in a checkout); None where there is none (a deployed layer, /opt/python)."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "template.yaml").is_file() and (folder / "layers").is_dir():
+            return folder
+    return None
 
 
 def _env_names() -> frozenset[str]:
