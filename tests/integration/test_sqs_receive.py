@@ -127,6 +127,20 @@ def test_what_a_receive_took_before_it_died_goes_back_to_the_queue_in_order(poll
     assert poller.run() == [["m1", "m2", "m3", "m4"]]
 
 
+def test_a_batch_its_receive_saved_is_not_given_back_before_it_forgets_what_it_took(poller: Poller) -> None:
+    poller.send("work", "m1", "m2", "m3")
+    q = LightboxQueue("work", connection=poller.conn, serializer=JSONSerializer)
+    [receive] = q.get_job_ids()
+    taken = gather.gather(poller.conn, "work", receive, 5, 0, lambda m: True)
+    job = q.fetch_job(receive)
+    assert job is not None and list(job.args) == ["work", "Fn", []]  # read: RQ rebuilds its data on save
+    job.args, job.meta["gathered"] = ("work", "Fn", taken), True
+    job.save()  # its batch is saved; its own list is not deleted yet when the next send comes
+    poller.send("work", "m4")
+    assert gather.waiting(poller.conn, "work") == 1  # m4 alone: the saved batch did not go back
+    assert sorted(poller.run()) == [["m1", "m2", "m3"], ["m4"]]  # each message once
+
+
 def test_maximum_concurrency_starts_no_receive_while_that_many_hold_batches(poller: Poller) -> None:
     gather.hold(poller.conn, "work", "first", 30)
     gather.hold(poller.conn, "work", "second", 30)

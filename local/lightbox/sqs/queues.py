@@ -106,7 +106,9 @@ class Broker:
                 return False
             # Its worker was killed before it let the next receive start, it was deleted while queued
             # (rq-dashboard's "empty queue"), or it died gathering: what it took goes back to the queue.
-            gather.put_back(self.connection, queue, on_its_way.decode())
+            # Not when it saved its batch: what its list still holds is that batch, about to be forgotten.
+            if not self._saved_batch(on_its_way.decode()):
+                gather.put_back(self.connection, queue, on_its_way.decode())
             self.connection.set(key, job_id, ex=ttl)
         job["meta"]["gathered"] = False
         self.rq_queue(queue).enqueue(RECEIVE_JOB, job_id=job_id, **job)
@@ -120,6 +122,13 @@ class Broker:
         except NoSuchJobError:
             return True
         return job.get_status(refresh=False) in _ENDED or (not fifo and bool(job.meta.get("gathered")))
+
+    def _saved_batch(self, job_id: str) -> bool:
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return False
+        return bool(job.meta.get("gathered"))
 
     def fifo(self, queue: str) -> bool:
         q = self.template.queues.get(queue)
