@@ -24,8 +24,8 @@ class Limits:
 class FunctionPool:
     """The environments of one function (one version of its code: a reload retires the pool)."""
 
-    def __init__(self, spec_for: Callable[[], Spec], limit: int) -> None:
-        self.spec_for = spec_for
+    def __init__(self, spec: Spec, limit: int) -> None:
+        self.spec = spec
         self.limit = limit
         self.idle: list[Environment] = []
         self.busy: set[Environment] = set()
@@ -47,7 +47,7 @@ class FunctionPool:
                 if not wait:
                     raise Throttled("Rate Exceeded.")
                 self._cond.wait(1.0)
-            env = Environment(self.spec_for())
+            env = Environment(self.spec)
             self.busy.add(env)
         try:
             return env.start(), True

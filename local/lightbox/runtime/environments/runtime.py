@@ -89,10 +89,12 @@ class ProcessRuntime(Runtime):
                     current.pool.close()
                     current = None
             if current is None:
-                self._spec(fn)  # an unrunnable runtime fails here, before any process
+                # One spec for every environment of this version of the code: an unrunnable runtime fails
+                # here, before any process, and a launcher's look at the code (the Node.js SDK scan) is made once.
+                spec = self._spec(fn)
                 limit = fn.reserved_concurrency if fn.reserved_concurrency is not None else self.limits.max_concurrency
                 limit = 1 if fn.debug_port is not None else limit  # one debugger port, one environment
-                current = _Versioned(FunctionPool(lambda: self._spec(fn), limit),
+                current = _Versioned(FunctionPool(spec, limit),
                                      source_mtimes(self._paths(fn), support.sources(fn)) if self.hot_reload else {})
                 self._pools[key] = current
             return current.pool
