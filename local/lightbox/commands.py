@@ -135,9 +135,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     for line in node_sdk.ensure(runtime.template.functions.values()):
         print(line, file=sys.stderr)
-    for line in runtime.describe():
-        if line.lstrip().startswith("debugging "):
-            print(line.strip(), file=sys.stderr)
+    for line in runtime.debug_lines():
+        print(line.strip(), file=sys.stderr)
     text = sys.stdin.read() if args.event in (None, "-") else Path(args.event).read_text()
     event = json.loads(text) if text.strip() else {}
     inv = runtime.invoke(args.function, event, trigger="cli")

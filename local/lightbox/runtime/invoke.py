@@ -129,7 +129,13 @@ class Runtime:
 
     def describe(self) -> list[str]:
         """How functions run, as `lightbox up` says it."""
-        return ["  functions run on threads of this process (in-process mode)"]
+        return ["  functions run on threads of this process (in-process mode)", *self.debug_lines()]
+
+    def debug_lines(self) -> list[str]:
+        """What `--debug` does, as `up` and `invoke` say it."""
+        return [f"  debugging {fn.name}: not here: on threads of this process (LIGHTBOX_ISOLATION=thread) no debugger "
+                "is started; its Timeout is suspended all the same" for fn in self.template.functions.values()
+                if fn.debug_port is not None]
 
     def close(self) -> None:
         """End every warm sandbox thread (a busy one after its call returns)."""

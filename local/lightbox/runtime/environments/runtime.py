@@ -139,6 +139,10 @@ class ProcessRuntime(Runtime):
                  f"per function unless ReservedConcurrentExecutions; idle ones end after "
                  f"{lim.idle_seconds / 60:g} min); Python runtime client: {self.client}",
                  f"  memory enforcement: {memory}"]
+        return [*lines, *self.debug_lines()]
+
+    def debug_lines(self) -> list[str]:
+        lines = []
         for fn in self.template.functions.values():
             if fn.debug_port is not None:
                 tool = "node --inspect" if fn.runtime.startswith("nodejs") else "debugpy"
