@@ -16,6 +16,16 @@ def search_path(fn: Function, *subdirs: str) -> list[str]:
     return [str(layer / sub) for sub in subdirs for layer in reversed(fn.layers) if (layer / sub).is_dir()]
 
 
+def node_major(runtime: str) -> str:
+    """nodejs20.x -> 20"""
+    return runtime.removeprefix("nodejs").removesuffix(".x")
+
+
+def node_modules(fn: Function) -> list[str]:
+    """Where Lambda's Node.js runtimes look in /opt: nodejs/nodeNN/node_modules, then nodejs/node_modules."""
+    return search_path(fn, f"nodejs/node{node_major(fn.runtime)}/node_modules", "nodejs/node_modules")
+
+
 def task_libraries(fn: Function, env: Mapping[str, str]) -> dict[str, str]:
     """The code folder's `lib/` on LD_LIBRARY_PATH, as Lambda has /var/task/lib (for a custom runtime's
     shared libraries, or a Node.js addon's), before what `env` already holds."""

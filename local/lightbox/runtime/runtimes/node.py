@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from lightbox.runtime.runtimes import node_sdk
-from lightbox.runtime.runtimes.layers import search_path
+from lightbox.runtime.runtimes.layers import node_major, node_modules
 from lightbox.template.model import Function
 
 VERSIONS = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
@@ -19,11 +19,6 @@ VERSIONS = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
 
 def bootstrap() -> Path:
     return Path(str(resources.files("lightbox.runtime.runtimes") / "node_bootstrap.cjs"))
-
-
-def major(runtime: str) -> str:
-    """nodejs20.x -> 20"""
-    return runtime.removeprefix("nodejs").removesuffix(".x")
 
 
 @functools.cache
@@ -47,7 +42,7 @@ def mismatch(fn: Function) -> str | None:
     """A warning when the `node` on PATH is another major version than the template's runtime."""
     exe = node()
     version = node_version(exe) if exe else None
-    if version is None or version.split(".")[0] == major(fn.runtime):
+    if version is None or version.split(".")[0] == node_major(fn.runtime):
         return None
     return f"runs on node v{version} (the `node` on PATH), not {fn.runtime}"
 
@@ -59,7 +54,7 @@ def node_path(fn: Function) -> list[str]:
     # /var/runtime/node_modules: only for a function that needs it (the bootstrap hooks ES module
     # resolution when NODE_PATH holds more than its own folder, and that costs a loader thread).
     runtime_sdk = [str(node_sdk.modules_dir())] if node_sdk.uses_runtime_sdk(fn) else []
-    return [*search_path(fn, f"nodejs/node{major(fn.runtime)}/node_modules", "nodejs/node_modules"),
+    return [*node_modules(fn),
             *runtime_sdk, str(fn.code_uri)]
 
 

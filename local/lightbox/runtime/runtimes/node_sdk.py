@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from lightbox.runtime.runtimes.layers import node_modules
 from lightbox.template.model import Function
 
 CACHE_VAR = "LIGHTBOX_NODE_SDK_DIR"
@@ -66,13 +67,8 @@ def brought(fn: Function, package: str) -> bool:
     """Whether the function resolves `package` without the runtime's SDK: its folder's node_modules or a
     parent's (Node's own lookup), or a layer's nodejs/node_modules."""
     folders = [fn.code_uri, *fn.code_uri.resolve().parents]
-    subs = ("node_modules", f"node{_major(fn)}/node_modules")
-    layers = [layer / "nodejs" / sub for layer in fn.layers for sub in subs]
-    return any((d / "node_modules" / package).is_dir() for d in folders) or any((d / package).is_dir() for d in layers)
-
-
-def _major(fn: Function) -> str:
-    return fn.runtime.removeprefix("nodejs").removesuffix(".x")
+    return any((d / "node_modules" / package).is_dir() for d in folders) or \
+        any((Path(d) / package).is_dir() for d in node_modules(fn))
 
 
 def uses_runtime_sdk(fn: Function) -> bool:
