@@ -28,10 +28,11 @@ from types import GeneratorType
 from typing import Any
 
 from flask import Flask, Request, Response, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from lightbox.apigateway.cors import preflight_headers, response_headers
 from lightbox.apigateway.events import is_text
+from lightbox.apigateway.http_server import make_gateway_server
 from lightbox.apigateway.responses import BadLambdaResponse, build_response
 from lightbox.apigateway.streaming import CountedStream
 from lightbox.runtime.environ import function_environment
@@ -256,7 +257,7 @@ class UrlServers:
             if local is None:  # added by a template reload: served from the next start
                 continue
             host, port = local.removeprefix("http://").rstrip("/").rsplit(":", 1)
-            server = make_server(host, int(port), create_app(runtime, url), threaded=True)
+            server = make_gateway_server(host, int(port), create_app(runtime, url))
             threading.Thread(target=server.serve_forever, name=f"lightbox-url-{url.name}", daemon=True).start()
             self.servers.append((url, local, server))
         return self

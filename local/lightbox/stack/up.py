@@ -15,12 +15,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint
 from redis import Redis
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from lightbox import config, sigv4
 from lightbox.apigateway import function_urls
 from lightbox.apigateway.access import access_steps
 from lightbox.apigateway.gateway import create_app, unclaimed
+from lightbox.apigateway.http_server import make_gateway_server
 from lightbox.cloudformation.provision import Provisioned, provision_for
 from lightbox.config import Settings
 from lightbox.eventbridge import rules
@@ -132,7 +133,7 @@ class Stack:
         for _ in range(s.workers):
             self.add_worker()
         try:
-            self._server = make_server(s.host, s.port, self.app, threaded=True)
+            self._server = make_gateway_server(s.host, s.port, self.app)
         except OSError as exc:  # taken since ensure_port_free looked
             raise LightboxError(f"port {s.port} on {s.host}: {exc.strerror}; choose another with --port") from None
         thread = threading.Thread(target=self._server.serve_forever, name="lightbox-gateway", daemon=True)

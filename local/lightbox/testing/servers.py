@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 from redis import Redis
 from werkzeug.exceptions import ServiceUnavailable
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
+from lightbox.apigateway.http_server import make_gateway_server
 from lightbox.services.processes import ManagedProcess, start_redis, start_s3
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -52,7 +53,7 @@ class TestServers:
     @property
     def gateway_url(self) -> str:
         if self._gateway is None:
-            self._gateway = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
+            self._gateway = make_gateway_server("127.0.0.1", 0, self._dispatch)
             # A short poll interval: shutdown() waits for one.
             threading.Thread(target=self._gateway.serve_forever, args=(0.05,), name="lightbox-test-gateway",
                              daemon=True).start()

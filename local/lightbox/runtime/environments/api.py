@@ -16,11 +16,10 @@ import contextlib
 import json
 import logging
 import socket
-import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from http import HTTPStatus
+from typing import BinaryIO, Protocol
 
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments.faults import from_payload
@@ -31,6 +30,8 @@ log = logging.getLogger(__name__)
 BASE = "/2018-06-01/runtime"
 ERROR_TYPE_TRAILER = "lambda-runtime-function-error-type"
 ERROR_BODY_TRAILER = "lambda-runtime-function-error-body"
+MAX_LINE = 65536  # a request or header line longer than this is cut, as http.server does
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 
 
 class Endpoint(Protocol):
@@ -43,93 +44,136 @@ class Endpoint(Protocol):
     def init_failed(self, error: FunctionError) -> None: ...
 
 
-class RuntimeApiServer(ThreadingHTTPServer):
-    daemon_threads = True
+class RuntimeApiServer:
+    """A loopback listener and a thread per connection (a runtime keeps one open; Node.js opens
+    another for a streamed response). HTTP/1.1 is read and written here directly: http.server's
+    header parsing and reply building were most of what an invocation spent in the emulator."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        super().__init__(("127.0.0.1", 0), RuntimeApiHandler)
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
-                                        name="lambda-runtime-api", daemon=True)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, name="lambda-runtime-api", daemon=True)
 
     @property
     def address(self) -> str:
         """AWS_LAMBDA_RUNTIME_API: host:port, no scheme."""
-        return f"127.0.0.1:{self.server_address[1]}"
+        return f"127.0.0.1:{self._listener.getsockname()[1]}"
 
     def start(self) -> None:
         self._thread.start()
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, OSError):
-            return  # the environment's process ended mid-request (killed, exited): its invocation says so
-        log.error("Runtime API of %s: %r", self.endpoint, exc)
-
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self.shutdown()
-        self.server_close()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (Linux)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # stopped
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a reply can be two writes
+            threading.Thread(target=self._serve, args=(conn,), name="lambda-runtime-api-conn", daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            with conn, conn.makefile("rb") as rfile:
+                connection = RuntimeApiConnection(self.endpoint, conn, rfile)
+                while connection.handle_one():
+                    pass
+        except OSError:
+            pass  # the environment's process ended mid-request (killed, exited): its invocation says so
+        except Exception as exc:  # noqa: BLE001 - a malformed request ends its connection, not the host
+            log.error("Runtime API of %s: %r", self.endpoint, exc)
 
 
-class RuntimeApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a warm runtime reuses one connection
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    server: RuntimeApiServer
-    _trailers: dict[str, str]  # of the last chunked request body read
+class RuntimeApiConnection:
+    """One connection of a runtime: requests read and answered one after another (keep-alive)."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # one line per invocation is the runtime's job, not the API's
+    def __init__(self, endpoint: Endpoint, conn: socket.socket, rfile: BinaryIO) -> None:
+        self.endpoint, self.connection, self.rfile = endpoint, conn, rfile
+        self.close_connection = False
+        self.path = ""
+        self.headers: dict[str, str] = {}
+        self._trailers: dict[str, str] = {}  # of the last chunked request body read
+
+    def handle_one(self) -> bool:
+        """Read and answer one request; False when the connection ends."""
+        line = self.rfile.readline(MAX_LINE)
+        if not line:
+            return False
+        try:
+            method, self.path, version = line.decode("latin-1").split()
+        except ValueError:
+            self._reply(400, {"errorMessage": f"bad request line {line[:100]!r}", "errorType": "InvalidRequest"})
+            return False
+        self.headers = self._read_headers()
+        self.close_connection = version != "HTTP/1.1" or self.headers.get("connection", "").lower() == "close"
+        if method == "GET":
+            self.do_get()
+        elif method == "POST":
+            self.do_post()
+        else:
+            self._body()
+            self._reply(405, {"errorMessage": f"method {method} not allowed", "errorType": "InvalidRequest"})
+        return not self.close_connection
+
+    def _read_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        while (raw := self.rfile.readline(MAX_LINE)) not in (b"\r\n", b"\n", b""):
+            name, _, value = raw.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return headers
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        head = [f"HTTP/1.1 {status} {_PHRASES.get(status, 'Unknown')}\r\n",
+                *(f"{name}: {value}\r\n" for name, value in headers.items()),
+                f"Content-Length: {len(body)}\r\n"]
+        if self.close_connection:
+            head.append("Connection: close\r\n")
+        head.append("\r\n")
+        self.connection.sendall("".join(head).encode("latin-1") + body)
 
     def _reply(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
-    def do_GET(self) -> None:
+    def do_get(self) -> None:
         if self.path != f"{BASE}/invocation/next":
             self._reply(404, {"errorMessage": f"unknown path {self.path}", "errorType": "InvalidRequest"})
             return
-        pending = self.server.endpoint.next_invocation()
+        pending = self.endpoint.next_invocation()
         if pending is None:
             self.close_connection = True
             self._reply(410, {"errorMessage": "environment ending", "errorType": "Runtime.Ending"})
             return
         deadline_ms = pending.deliver()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(pending.payload)))
-        self.send_header("Lambda-Runtime-Aws-Request-Id", pending.request_id)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline_ms))
-        for name, value in pending.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(pending.payload)
+        headers = {"Content-Type": "application/json", "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+                   "Lambda-Runtime-Deadline-Ms": str(deadline_ms), **pending.headers}
+        self._send(200, headers, pending.payload)
 
-    def do_POST(self) -> None:
+    def do_post(self) -> None:
         path = self.path.removeprefix(BASE)
         if path == "/init/error":
-            error = from_payload(_json(self._body()), self.headers.get("Lambda-Runtime-Function-Error-Type"))
-            self.server.endpoint.init_failed(error)
+            error = from_payload(_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
+            self.endpoint.init_failed(error)
             self._reply(202, {"status": "OK"})
             return
         parts = path.strip("/").split("/")
         if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
+            self._body()
             self._reply(404, {"errorMessage": f"unknown path {self.path}", "errorType": "InvalidRequest"})
             return
-        pending = self.server.endpoint.pending(parts[1])
+        pending = self.endpoint.pending(parts[1])
         if pending is None:
             self._body()
             self._reply(400, {"errorMessage": f"Invalid request ID: {parts[1]}", "errorType": "InvalidRequestID"})
             return
         if parts[2] == "error":
-            error = from_payload(_json(self._body()), self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            error = from_payload(_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
             if not pending.settle(error=error) and pending.stream is not None:
                 pending.stream.fail(error)  # a runtime that reports a failure of its stream apart (Python's)
-        elif self.headers.get("Lambda-Runtime-Function-Response-Mode", "").lower() == "streaming":
+        elif self.headers.get("lambda-runtime-function-response-mode", "").lower() == "streaming":
             if not self._stream(pending):
                 return  # the gateway hung up (its client left): nobody to answer
         else:
@@ -141,7 +185,7 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
         with its first bytes; then every chunk goes to the gateway as it comes. An error the
         runtime reports in the trailers fails the invocation if nothing was streamed yet, else ends
         the stream with it. False when the stream was cut."""
-        content_type = self.headers.get("Content-Type") or "application/octet-stream"
+        content_type = self.headers.get("content-type") or "application/octet-stream"
         body = StreamBody(content_type)
         body.hang_up = self._hang_up
         with_prelude = content_type.split(";")[0].strip().lower() == HTTP_INTEGRATION
@@ -198,16 +242,16 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
 
     def _chunks(self) -> Iterator[bytes]:
         self._trailers = {}
-        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
-            yield self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("transfer-encoding", "").lower() != "chunked":
+            yield self.rfile.read(int(self.headers.get("content-length") or 0))
             return
         while True:
-            line = self.rfile.readline()
+            line = self.rfile.readline(MAX_LINE)
             if not line:
                 raise ConnectionResetError("runtime hung up mid-response")
             size = int(line.split(b";")[0].strip() or b"0", 16)
             if size == 0:
-                while (trailer := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                while (trailer := self.rfile.readline(MAX_LINE)) not in (b"\r\n", b"\n", b""):
                     name, _, value = trailer.decode("latin-1").partition(":")
                     self._trailers[name.strip().lower()] = value.strip()
                 return

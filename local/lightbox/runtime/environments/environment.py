@@ -134,14 +134,11 @@ class Environment:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
             return
         self._queue.put(pending)
-        # Under a debugger the init waits for an attach, for as long as that takes.
-        init_limit = None if self.function.debug_port is not None else INIT_TIMEOUT_SECONDS
-        if not pending.delivered.wait(init_limit) and not pending.done.is_set():
-            self.kill()
-            pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS))
+        if not self._await(pending):
+            if pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS)):
+                self.kill()  # its init never ended
             return
-        remaining = pending.deadline - time.monotonic() if pending.deadline else 0.0
-        timed_out = not pending.done.wait(max(0.0, remaining))
+        timed_out = not pending.done.is_set()
         if timed_out and pending.settle(error=faults.timed_out(pending.request_id, pending.timeout)):
             self.kill()  # a frozen sandbox would hold a CPU forever: it is ended instead
         elif pending.stream is not None and not self.function.runtime.startswith("python"):
@@ -149,6 +146,26 @@ class Environment:
             # events, which Lambda's Python runtime cannot stream) are left to run as long as they do.
             threading.Thread(target=self._stream_deadline, args=(pending, pending.stream), daemon=True,
                              name=f"lambda-{self.function.name}-stream").start()
+
+    def _await(self, pending: Pending) -> bool:
+        """Until `pending` is settled or its Timeout (counted from its delivery) has passed; False when
+        its runtime never asked for it within the init limit. One wait in the usual case: waking on the
+        delivery as well cost every invocation a thread switch."""
+        queued = time.monotonic()
+        # Under a debugger the init waits for an attach, for as long as that takes.
+        init_limit = None if self.function.debug_port is not None else INIT_TIMEOUT_SECONDS
+        while True:
+            now = time.monotonic()
+            if pending.delivered.is_set():
+                wait = pending.deadline - now
+                if wait <= 0:
+                    return True
+            elif init_limit is not None and now - queued >= init_limit:
+                return pending.delivered.is_set()
+            else:  # the Timeout starts at the delivery, which comes at the soonest now
+                wait = pending.timeout if init_limit is None else min(pending.timeout, init_limit - (now - queued))
+            if pending.done.wait(wait):
+                return True
 
     def _stream_deadline(self, pending: Pending, stream: StreamBody) -> None:
         if not stream.ended.wait(max(0.0, pending.deadline - time.monotonic())):

@@ -1,0 +1,170 @@
+"""The gateway's HTTP server: werkzeug's threaded server (a thread per connection, so a server-sent
+event stream or a long poll holds no shared worker) with HTTP/1.1 keep-alive, which werkzeug's own
+handler turns off by closing every connection. A client keeps its connection between requests, as
+API Gateway lets it: a loopback connect and a thread per request were a fifth of a warm invoke.
+
+What the application leaves of a request body is read before the next request on the connection;
+a large rest (an upload refused unread) closes the connection instead.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import logging
+import time
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from werkzeug.exceptions import InternalServerError
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+IDLE_SECONDS = 60.0  # a kept-alive connection with no request this long ends, and its thread
+DRAIN_LIMIT = 1 << 20  # unread request body read past before the next request; more closes instead
+DROPPED = (ConnectionError, TimeoutError)
+NO_BODY_STATUS = ("1", "204", "304")
+
+_access = logging.getLogger("werkzeug")
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
+    disable_nagle_algorithm = True  # head and body can go out in separate writes (a stream)
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        environ = self.environ = self.make_environ()
+        body = environ["wsgi.input"]
+        if not environ.get("wsgi.input_terminated"):  # chunked input is dechunked (terminated) already
+            # Content-Length bounds the body; without one a request has none (a raw read would block).
+            body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), _length(environ))
+        out = _Response(self, environ)
+        try:
+            iterable = self.server.app(environ, out.start_response)
+            try:
+                for data in iterable:
+                    out.write(data)
+                out.finish()
+            finally:
+                if hasattr(iterable, "close"):
+                    iterable.close()
+        except DROPPED:
+            self.close_connection = True
+            return
+        except Exception as exc:  # noqa: BLE001 - a server must answer; werkzeug's does the same
+            self.server.log("error", f"Error on request {self.command} {self.path}: {exc!r}")
+            if out.head_sent:
+                self.close_connection = True  # mid-response: the client sees it cut short
+                return
+            out.reset()
+            try:
+                for data in InternalServerError()(environ, out.start_response):
+                    out.write(data)
+                out.finish()
+            except DROPPED:
+                self.close_connection = True
+                return
+        if not self.close_connection and not _drained(body):
+            self.close_connection = True
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("Request timed out"):  # an idle kept-alive connection ending
+            super().log_error(format, *args)
+
+
+class _Response:
+    """The WSGI response of one request: its head with the first bytes, chunked when it has no length."""
+
+    def __init__(self, handler: KeepAliveHandler, environ: dict[str, Any]) -> None:
+        self.handler, self.environ = handler, environ
+        self.status = ""
+        self.headers: list[tuple[str, str]] = []
+        self.head_sent = False
+        self.chunked = False
+        self.size = 0
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info and self.head_sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self.status, self.headers = status, headers
+        return self.write
+
+    def reset(self) -> None:
+        self.status, self.headers = "", []
+
+    def write(self, data: bytes) -> None:
+        parts = [] if self.head_sent else [self._head()]
+        if data:
+            self.size += len(data)
+            parts.append(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+        if parts:
+            self.handler.wfile.write(b"".join(parts))
+
+    def finish(self) -> None:
+        if not self.head_sent:
+            self.write(b"")
+        if self.chunked:
+            self.handler.wfile.write(b"0\r\n\r\n")
+        if _access.isEnabledFor(logging.INFO):
+            self.handler.log_request(self.status.split(" ", 1)[0], self.size)
+
+    def _head(self) -> bytes:
+        handler, status = self.handler, self.status
+        names = {name.lower(): value for name, value in self.headers}
+        if handler.request_version != "HTTP/1.1" or names.get("connection", "").lower() == "close":
+            handler.close_connection = True
+        lines = [f"HTTP/1.1 {status}\r\n", *(f"{name}: {value}\r\n" for name, value in self.headers)]
+        if "date" not in names:
+            lines.append(f"Date: {_date()}\r\n")
+        # No length: chunked, unless the connection ends after this response (that ends the body).
+        if "content-length" not in names and self.environ["REQUEST_METHOD"] != "HEAD" \
+                and not status.startswith(NO_BODY_STATUS) and not handler.close_connection:
+            self.chunked = True
+            lines.append("Transfer-Encoding: chunked\r\n")
+        if handler.close_connection and "connection" not in names:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        self.head_sent = True
+        return "".join(lines).encode("latin-1")
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _date() -> str:
+    """The Date header, formatted once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
+    return _date_cache[1]
+
+
+def _length(environ: dict[str, Any]) -> int:
+    try:
+        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _drained(body: io.RawIOBase) -> bool:
+    """Read what the application left of the request body; False when it was too much, or cut."""
+    left = 0
+    try:
+        while chunk := body.read(65536):
+            left += len(chunk)
+            if left > DRAIN_LIMIT:
+                return False
+    except Exception:  # noqa: BLE001 - the client hung up mid-body: the connection ends either way
+        return False
+    return True
+
+
+def make_gateway_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
+    """A threaded keep-alive server of `app` (not started)."""
+    return make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
