@@ -36,8 +36,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True  # head and body can go out in separate writes (a stream)
 
     def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # (http.server's parse_request has answered an `Expect: 100-continue` already.)
         environ = self.environ = self.make_environ()
         body = environ["wsgi.input"]
         if not environ.get("wsgi.input_terminated"):  # chunked input is dechunked (terminated) already
@@ -87,6 +86,7 @@ class _Response:
         self.head_sent = False
         self.chunked = False
         self.size = 0
+        self.bodiless = False  # HEAD, 1xx, 204, 304: whatever the application yields is dropped
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         if exc_info and self.head_sent:
@@ -99,7 +99,7 @@ class _Response:
 
     def write(self, data: bytes) -> None:
         parts = [] if self.head_sent else [self._head()]
-        if data:
+        if data and not self.bodiless:  # bytes there would be read as the start of the next response
             self.size += len(data)
             parts.append(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
         if parts:
@@ -121,9 +121,9 @@ class _Response:
         lines = [f"HTTP/1.1 {status}\r\n", *(f"{name}: {value}\r\n" for name, value in self.headers)]
         if "date" not in names:
             lines.append(f"Date: {_date()}\r\n")
+        self.bodiless = self.environ["REQUEST_METHOD"] == "HEAD" or status.startswith(NO_BODY_STATUS)
         # No length: chunked, unless the connection ends after this response (that ends the body).
-        if "content-length" not in names and self.environ["REQUEST_METHOD"] != "HEAD" \
-                and not status.startswith(NO_BODY_STATUS) and not handler.close_connection:
+        if "content-length" not in names and not self.bodiless and not handler.close_connection:
             self.chunked = True
             lines.append("Transfer-Encoding: chunked\r\n")
         if handler.close_connection and "connection" not in names:

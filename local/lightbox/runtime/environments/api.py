@@ -17,7 +17,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import BinaryIO, Protocol
 
@@ -37,7 +37,9 @@ _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 class Endpoint(Protocol):
     """What the API asks of the environment it serves."""
 
-    def next_invocation(self) -> Pending | None: ...  # blocks; None: the environment is ending
+    # Calls `deliver` with the runtime's next event (None: the environment is ending), now or later,
+    # from whichever thread has it.
+    def wait_next(self, deliver: Callable[[Pending | None], None]) -> None: ...
 
     def pending(self, request_id: str) -> Pending | None: ...
 
@@ -142,15 +144,21 @@ class RuntimeApiConnection:
         if self.path != f"{BASE}/invocation/next":
             self._reply(404, {"errorMessage": f"unknown path {self.path}", "errorType": "InvalidRequest"})
             return
-        pending = self.endpoint.next_invocation()
-        if pending is None:
-            self.close_connection = True
-            self._reply(410, {"errorMessage": "environment ending", "errorType": "Runtime.Ending"})
-            return
-        deadline_ms = pending.deliver()
-        headers = {"Content-Type": "application/json", "Lambda-Runtime-Aws-Request-Id": pending.request_id,
-                   "Lambda-Runtime-Deadline-Ms": str(deadline_ms), **pending.headers}
-        self._send(200, headers, pending.payload)
+        # The answer is written by whoever has the event; this thread goes on reading the connection.
+        self.endpoint.wait_next(self._deliver)
+
+    def _deliver(self, pending: Pending | None) -> None:
+        try:
+            if pending is None:
+                self.close_connection = True
+                self._reply(410, {"errorMessage": "environment ending", "errorType": "Runtime.Ending"})
+                return
+            deadline_ms = pending.deliver()
+            headers = {"Content-Type": "application/json", "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+                       "Lambda-Runtime-Deadline-Ms": str(deadline_ms), **pending.headers}
+            self._send(200, headers, pending.payload)
+        except OSError:
+            pass  # the process ended: its invocation fails with its exit
 
     def do_post(self) -> None:
         path = self.path.removeprefix(BASE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import select
 import shutil
@@ -24,6 +23,8 @@ from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.memory import peak_mb, tree_rss_mb
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
+
+Deliver = Callable[[Pending | None], None]  # writes an event (None: the environment is ending) to a runtime
 
 # Lambda's init phase has a limit of its own, apart from the function's Timeout.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -63,7 +64,11 @@ class Environment:
         self._parked = False
         self._frozen = False
         self._freeze_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        # The hand-off of an invocation to the runtime: its /next waiting, or an invocation waiting for its /next.
+        self._handoff = threading.Lock()
+        self._next: Deliver | None = None
+        self._queued: Pending | None = None
+        self._ending = False
         self._api = RuntimeApiServer(self)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
         self._started = 0.0
@@ -87,7 +92,9 @@ class Environment:
         return self
 
     # -- the Runtime API's side (api.Endpoint) -----------------------------------------------
-    def next_invocation(self) -> Pending | None:
+    def wait_next(self, deliver: Deliver) -> None:
+        """The runtime asks for its next event: given now if one is queued (or the environment is
+        ending: None), else by the thread that invokes, straight onto the runtime's connection."""
         if self.init_ms is None:
             self.init_ms = (time.monotonic() - self._started) * 1000
             with self._freeze_lock:
@@ -95,10 +102,26 @@ class Environment:
                     self._signal(signal.SIGSTOP)
                     self._frozen = True
         self._stream_over(polling=True)
-        pending = self._queue.get()
-        with self._release_lock:
-            self._polling = False
-        return pending
+        with self._handoff:
+            pending, self._queued = self._queued, None
+            if pending is None and not self._ending:
+                self._next = deliver
+                return
+        self._hand(deliver, pending)
+
+    def _hand(self, deliver: Deliver, pending: Pending | None) -> None:
+        if pending is not None:
+            with self._release_lock:
+                self._polling = False
+        deliver(pending)
+
+    def _end_waiting(self) -> None:
+        """Ending: a runtime waiting for an event is told so (410); a later /next is too."""
+        with self._handoff:
+            self._ending = True
+            deliver, self._next = self._next, None
+        if deliver is not None:
+            deliver(None)
 
     def _stream_over(self, polling: bool = False) -> None:
         with self._release_lock:
@@ -133,7 +156,13 @@ class Environment:
         if self.dead:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
             return
-        self._queue.put(pending)
+        with self._handoff:
+            deliver, self._next = self._next, None
+            if deliver is None:
+                self._queued = pending  # its runtime is still starting (or busy ending a stream)
+        if deliver is not None:
+            # Written from this thread: handing it to the API's thread to write cost a thread switch.
+            self._hand(deliver, pending)
         if not self._await(pending):
             if pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS)):
                 self.kill()  # its init never ended
@@ -211,7 +240,7 @@ class Environment:
     def close(self) -> None:
         """Retire: the process ends now (an invocation running on it fails with its exit)."""
         self.kill()
-        self._queue.put(None)
+        self._end_waiting()
 
     def _returncode(self) -> int:
         return self.proc.poll() or 0 if self.proc is not None else 0
@@ -226,7 +255,7 @@ class Environment:
             current.settle(error=error)
             if current.stream is not None:  # mid-stream: the response ends with the exit's error
                 current.stream.fail(error)
-        self._queue.put(None)
+        self._end_waiting()
         self._stream_over()
         self._api.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)
