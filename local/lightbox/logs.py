@@ -6,12 +6,14 @@ LIGHTBOX_LOG_FORMAT=json; laptops keep the readable text format.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import secrets
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lightbox import config
@@ -24,6 +26,52 @@ trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("lightbox_
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 # Libraries whose INFO lines say nothing a user acts on (one per request or per client): WARNING and up only.
 NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "rq")
+
+
+# Log lines that may wait until the HTTP response being made is sent (see after_response).
+_after_response: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "lightbox_after_response", default=None)
+
+
+def after_response(work: Callable[[], None]) -> None:
+    """Run `work` (writing an invocation's closing log lines) once the response of the HTTP request
+    being served is on its way, or now outside one: its client need not wait for lines about it."""
+    later = _after_response.get()
+    if later is None:
+        work()
+    else:
+        later.append(work)
+
+
+@contextlib.contextmanager
+def deferring() -> Iterator[Callable[[], None]]:
+    """Around one HTTP request: work given to after_response waits for the function this yields
+    (called once the response is sent), or for the end of the block."""
+    later: list[Callable[[], None]] = []
+    token = _after_response.set(later)
+
+    def run() -> None:
+        while later:
+            try:
+                later.pop(0)()
+            except Exception:
+                logging.getLogger(__name__).exception("writing log lines after a response failed")
+
+    try:
+        yield run
+    finally:
+        _after_response.reset(token)
+        run()
+
+
+@contextlib.contextmanager
+def immediate() -> Iterator[None]:
+    """Log lines are written as they come in this block (a log tail collects them)."""
+    token = _after_response.set(None)
+    try:
+        yield
+    finally:
+        _after_response.reset(token)
 
 
 def new_trace_id() -> str:

@@ -13,11 +13,14 @@ import email.utils
 import io
 import logging
 import time
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
+
+from lightbox import logs
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -42,7 +45,12 @@ class KeepAliveHandler(WSGIRequestHandler):
         if not environ.get("wsgi.input_terminated"):  # chunked input is dechunked (terminated) already
             # Content-Length bounds the body; without one a request has none (a raw read would block).
             body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), _length(environ))
-        out = _Response(self, environ)
+        with logs.deferring() as run_later:
+            self._answer(environ, _Response(self, environ, run_later))
+        if not self.close_connection and not _drained(body):
+            self.close_connection = True
+
+    def _answer(self, environ: dict[str, Any], out: _Response) -> None:
         try:
             iterable = self.server.app(environ, out.start_response)
             try:
@@ -67,9 +75,6 @@ class KeepAliveHandler(WSGIRequestHandler):
                 out.finish()
             except DROPPED:
                 self.close_connection = True
-                return
-        if not self.close_connection and not _drained(body):
-            self.close_connection = True
 
     def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle kept-alive connection ending
@@ -79,8 +84,9 @@ class KeepAliveHandler(WSGIRequestHandler):
 class _Response:
     """The WSGI response of one request: its head with the first bytes, chunked when it has no length."""
 
-    def __init__(self, handler: KeepAliveHandler, environ: dict[str, Any]) -> None:
+    def __init__(self, handler: KeepAliveHandler, environ: dict[str, Any], sent: Callable[[], None]) -> None:
         self.handler, self.environ = handler, environ
+        self.sent = sent  # called after each write: the log lines that waited for the response
         self.status = ""
         self.headers: list[tuple[str, str]] = []
         self.head_sent = False
@@ -104,6 +110,7 @@ class _Response:
             parts.append(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
         if parts:
             self.handler.wfile.write(b"".join(parts))
+            self.sent()
 
     def finish(self) -> None:
         if not self.head_sent:

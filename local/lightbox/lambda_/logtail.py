@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from lightbox.logs import immediate
 from lightbox.runtime.invoke import Invocation
 
 # Lambda returns the last 4 KB of the log in X-Amz-Log-Result.
@@ -99,7 +100,8 @@ def collected() -> Iterator[Collected]:
     with _install_lock:
         _runtime_lines.append(out.runtime)
     try:
-        yield out
+        with immediate():  # the lines are the tail: none may wait for the response
+            yield out
     finally:
         _buffer.reset(token)
         with _install_lock:

@@ -30,6 +30,7 @@ from typing import Any
 from lightbox import config
 from lightbox.config import Settings
 from lightbox.exceptions import FunctionError, HandlerNotFound, InvocationTimeout
+from lightbox.logs import after_response
 from lightbox.runtime.context import LambdaContext
 from lightbox.runtime.environ import function_environment
 from lightbox.runtime.metrics import observe_invocation
@@ -225,7 +226,10 @@ class Runtime:
                 "".join(traceback.format_exception(exc))
         inv.duration_ms = (time.perf_counter() - started) * 1000
         observe_invocation(name, trigger, inv.duration_ms / 1000, inv.error)
-        self._log(inv, trigger)
+        if inv.ok:  # its line can follow the response; a failure's comes before it, to be read with it
+            after_response(lambda: self._log(inv, trigger))
+        else:
+            self._log(inv, trigger)
         return inv
 
     def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:

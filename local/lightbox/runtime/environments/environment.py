@@ -20,7 +20,7 @@ from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
 from lightbox.runtime.environments.invocation import Pending, StreamBody
-from lightbox.runtime.environments.memory import peak_mb, tree_rss_mb
+from lightbox.runtime.environments.memory import PeakMemory, tree_rss_mb
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
 
@@ -74,6 +74,7 @@ class Environment:
         self._started = 0.0
         self._pumping = threading.Lock()  # held while a read of the output is being handed on
         self.proc: subprocess.Popen[bytes] | None = None
+        self._peak: PeakMemory | None = None
 
     @property
     def pid(self) -> int:
@@ -87,6 +88,7 @@ class Environment:
         env = launch.process_env(self.spec.base_env, fn, self.spec.launch, lambda_vars, self._tmp)
         self._started = time.monotonic()
         self.proc = launch.spawn(self.spec.launch.argv, env, fn.code_uri)
+        self._peak = PeakMemory(self.proc.pid)
         threading.Thread(target=self._pump, name=f"lambda-{fn.name}-output", daemon=True).start()
         threading.Thread(target=self._watch, name=f"lambda-{fn.name}-exit", daemon=True).start()
         return self
@@ -97,16 +99,16 @@ class Environment:
         ending: None), else by the thread that invokes, straight onto the runtime's connection."""
         if self.init_ms is None:
             self.init_ms = (time.monotonic() - self._started) * 1000
-            with self._freeze_lock:
-                if self._parked:  # warmed ahead of use: frozen once its handler is imported
-                    self._signal(signal.SIGSTOP)
-                    self._frozen = True
         self._stream_over(polling=True)
         with self._handoff:
             pending, self._queued = self._queued, None
-            if pending is None and not self._ending:
+            waits = pending is None and not self._ending
+            if waits:
                 self._next = deliver
-                return
+        if waits:
+            with self._freeze_lock:
+                self._freeze()  # if it was parked meanwhile (or warmed ahead of use)
+            return
         self._hand(deliver, pending)
 
     def _hand(self, deliver: Deliver, pending: Pending | None) -> None:
@@ -206,9 +208,15 @@ class Environment:
         stays thawed: the debugger's own threads answer the attached client."""
         with self._freeze_lock:
             self._parked = self.function.debug_port is None
-            if self._parked and self.init_ms is not None and not self._frozen and not self.dead:
-                self._signal(signal.SIGSTOP)
-                self._frozen = True
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """Parked, and its runtime waits in /next (its init done, its answer to the last invocation sent
+        and acknowledged): frozen now. Frozen sooner, a runtime would send its /next only once thawed
+        by the next invocation, which would then wait for it."""
+        if self._parked and self._next is not None and not self._frozen and not self.dead:
+            self._signal(signal.SIGSTOP)
+            self._frozen = True
 
     def unpark(self) -> None:
         with self._freeze_lock:
@@ -225,7 +233,7 @@ class Environment:
         return tree_rss_mb(self.pid) if self.proc is not None and not self.dead else 0.0
 
     def peak_mb(self) -> float:
-        return peak_mb(self.pid) if self.proc is not None and not self.dead else 0.0
+        return self._peak.read_mb() if self._peak is not None else 0.0
 
     def out_of_memory(self) -> None:
         """The watchdog saw the process tree over MemorySize."""
@@ -258,6 +266,8 @@ class Environment:
         self._end_waiting()
         self._stream_over()
         self._api.stop()
+        if self._peak is not None:
+            self._peak.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def drain_output(self, limit: float = 1.0) -> None:

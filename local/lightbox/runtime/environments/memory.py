@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 
@@ -39,6 +41,30 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def peak_mb(pid: int) -> float:
-    """The process's high-water resident memory (Max Memory Used of the REPORT line)."""
-    return _status_kb(pid, "VmHWM") / 1024
+class PeakMemory:
+    """VmHWM of one process, read at each invocation's end (Max Memory Used) with one pread of a
+    status file kept open: opening /proc anew each time cost more than the rest of a REPORT line."""
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self._fd: int | None = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+        self.last_mb = 0.0  # what the last read gave: the answer once the process is gone
+
+    def read_mb(self) -> float:
+        if self._fd is not None:
+            try:
+                status = os.pread(self._fd, 8192, 0)
+                _, found, rest = status.partition(b"\nVmHWM:")
+                if found:
+                    self.last_mb = int(rest.split(None, 2)[0]) / 1024
+            except (OSError, ValueError, IndexError):
+                pass
+        return self.last_mb
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -13,7 +13,7 @@ from typing import Any
 
 from lightbox import config
 from lightbox.exceptions import FunctionError
-from lightbox.logs import trace_id
+from lightbox.logs import after_response, trace_id
 from lightbox.runtime.environments import debugger, logs
 from lightbox.runtime.environments.environment import INIT_TIMEOUT_SECONDS, Environment, Spec
 from lightbox.runtime.environments.handlers import check_python_handler
@@ -194,9 +194,17 @@ class ProcessRuntime(Runtime):
             else:
                 pool.release(env)
         duration = max(0.0, time.monotonic() - (pending.delivered_at or time.monotonic())) * 1000
-        logs.emit(fn.name, logs.end_line(request_id))
-        logs.emit(fn.name, logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(),
-                                            env.init_ms if cold else None))
+        report = logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(), env.init_ms if cold else None)
+
+        def close_log() -> None:
+            logs.emit(fn.name, logs.end_line(request_id))
+            logs.emit(fn.name, report)
+
+        # A success's END and REPORT can follow its response; a failure's come before it, to be read with it.
+        if pending.error is None:
+            after_response(close_log)
+        else:
+            close_log()
         if pending.error is not None:
             raise pending.error
         if pending.stream is not None:
