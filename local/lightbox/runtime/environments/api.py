@@ -32,6 +32,8 @@ ERROR_TYPE_TRAILER = "lambda-runtime-function-error-type"
 ERROR_BODY_TRAILER = "lambda-runtime-function-error-body"
 MAX_LINE = 65536  # a request or header line longer than this is cut, as http.server does
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
+ACCEPTED = (b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n'
+            b'{"status": "OK"}')
 
 
 class Endpoint(Protocol):
@@ -137,6 +139,12 @@ class RuntimeApiConnection:
         head.append("\r\n")
         self.connection.sendall("".join(head).encode("latin-1") + body)
 
+    def _accepted(self) -> None:
+        if self.close_connection:
+            self._reply(202, {"status": "OK"})
+        else:
+            self.connection.sendall(ACCEPTED)
+
     def _reply(self, status: int, body: dict[str, object]) -> None:
         self._send(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
@@ -165,7 +173,7 @@ class RuntimeApiConnection:
         if path == "/init/error":
             error = from_payload(_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
             self.endpoint.init_failed(error)
-            self._reply(202, {"status": "OK"})
+            self._accepted()
             return
         parts = path.strip("/").split("/")
         if len(parts) != 3 or parts[0] != "invocation" or parts[2] not in ("response", "error"):
@@ -185,8 +193,13 @@ class RuntimeApiConnection:
             if not self._stream(pending):
                 return  # the gateway hung up (its client left): nobody to answer
         else:
-            pending.settle(response=self._body())
-        self._reply(202, {"status": "OK"})
+            response = self._body()
+            # Acknowledged first: the invoking thread, woken by the settle, need not wait for this one.
+            with contextlib.suppress(OSError):  # (the runtime gone meanwhile: its answer still counts)
+                self._accepted()
+            pending.settle(response=response)
+            return
+        self._accepted()
 
     def _stream(self, pending: Pending) -> bool:
         """The stream starts (and settles the invocation) with its prelude when it has one, else
