@@ -74,6 +74,18 @@ def test_openapi3_rest_api_event(stack: Stack) -> None:
     assert "version" not in got and got["body"] is None
 
 
+def test_a_routes_trace_header_reaches_its_function_and_the_emulators_endpoints_stay(stack: Stack) -> None:
+    # Template routes take the gateway's short way past Flask; what Flask's hook did (the trace id)
+    # still happens, and the emulator's own endpoints are still Flask's.
+    trace = "Root=1-5e1b4151-5ac6c58dc39a9d7b4c5d3e2f"
+    seen = requests.get(f"{stack.url}/http/x?mode=trace", headers={"X-Amzn-Trace-Id": trace}, timeout=10)
+    assert seen.status_code == 200 and seen.json() == {"trace": trace}
+    fresh = requests.get(f"{stack.url}/http/x?mode=trace", timeout=10).json()["trace"]
+    assert fresh.startswith("Root=1-") and fresh != trace  # a new one per request, none left over
+    health = requests.get(f"{stack.url}/_lightbox/health", timeout=10)
+    assert health.status_code == 200 and health.json()["functions"] == ["Consumer", "Echo", "HttpEcho"]
+
+
 def test_route_precedence_exact_then_parameter_then_greedy(stack: Stack) -> None:
     assert event(stack, "/rest3/items/special")["resource"] == "/rest3/items/special"
     assert event(stack, "/rest3/items/8")["resource"] == "/rest3/items/{id}"

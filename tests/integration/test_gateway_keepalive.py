@@ -49,6 +49,10 @@ def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     if path == "/close":
         start_response("200 OK", [("Content-Length", "3"), ("Connection", "close")])
         return [b"bye"]
+    if path == "/headers":  # the request's headers as the WSGI environ has them
+        seen = "\n".join(f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("HTTP_")).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(seen)))])
+        return [seen]
     if path == "/boom":
         raise RuntimeError("before start_response")
     if path == "/boom-late":
@@ -418,3 +422,44 @@ def test_idle_connection_is_closed(port: int, monkeypatch: pytest.MonkeyPatch) -
         wire.send(request("GET", "/a"))
         assert wire.response().body == b"GET /a "
         assert wire.rest() == b""  # the server ended the connection on its own, with nothing more sent
+
+
+def test_request_headers_reach_the_app_as_sent(port: int) -> None:
+    # The head is parsed by the handler itself (not http.server's email parser): repeated headers are
+    # joined, a folded continuation line belongs to the header above, values keep inner spaces.
+    with Wire(port) as wire:
+        wire.send(request("GET", "/headers", "X-One: a  b", "X-Many: 1", "X-Many: 2", "X-Folded: first",
+                          "\tsecond", "X-Empty:", "Under_Score: dropped"))
+        got = wire.response()
+        wire.send(request("GET", "/after"))
+        after = wire.response()
+    lines = got.body.decode().splitlines()
+    assert "HTTP_X_ONE=a  b" in lines
+    assert "HTTP_X_MANY=1,2" in lines
+    assert "HTTP_X_FOLDED=first second" in lines
+    assert "HTTP_X_EMPTY=" in lines
+    assert not any(line.startswith("HTTP_UNDER") for line in lines)  # werkzeug drops names with "_"
+    assert after.body == b"GET /after "
+
+
+@pytest.mark.parametrize(("line", "status"), [
+    ("GET /a HTTP/x.y", 400),  # not a version
+    ("GET /a HTTP/2.0", 505),
+    ("GET /a", 400),  # HTTP/0.9 is not served
+    ("GET /a b HTTP/1.1", 400),
+])
+def test_a_bad_request_line_is_refused(port: int, line: str, status: int) -> None:
+    with Wire(port) as wire:
+        wire.send(f"{line}\r\nHost: x\r\n\r\n".encode())
+        code, _ = wire.head()
+        assert int(code) == status
+
+
+def test_too_many_or_too_long_headers_are_refused(port: int) -> None:
+    many = [f"X-H{i}: v" for i in range(101)]
+    with Wire(port) as wire:
+        wire.send(request("GET", "/a", *many))
+        assert wire.head()[0] == "431"
+    with Wire(port) as wire:
+        wire.send(request("GET", "/a", "X-Long: " + "v" * 70000))
+        assert wire.head()[0] == "431"

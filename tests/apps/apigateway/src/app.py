@@ -16,6 +16,8 @@ def echo(event, context):
         raise ValueError("the handler raised on purpose")
     if mode == "malformed":
         return {"statusCode": 200, "body": {"not": "a string"}}  # both API types refuse a non-string body
+    if mode == "trace":  # the X-Ray trace id Lambda gives the invocation
+        return {"statusCode": 200, "body": json.dumps({"trace": os.environ.get("_X_AMZN_TRACE_ID")})}
     if mode == "sleep":
         time.sleep(3)
     if mode == "binary":
