@@ -4,16 +4,15 @@ serverless-offline, in one run.
     .venv/bin/python bench/bench_http_invoke.py [--rounds 1000] [--quick] [--no-write]
 
 One trivial Python handler (bench/apps/invoke/fn/app.py, behind an HttpApi route GET /ping) served by
-four real server processes (serverless-offline timed twice, keep-alive and closing) on loopback:
+four real server processes on loopback:
   - `lightbox up` on bench/apps/invoke/template.yaml: the function in its execution environment;
   - the same `lightbox up` with LIGHTBOX_ISOLATION=thread: the handler on a thread of the gateway (the
     model environments replaced);
-  - a bare Flask route calling the handler (a werkzeug threaded server, the gateway's kind): baseline;
+  - a bare Flask route calling the handler (on the gateway's own keep-alive server): baseline;
   - serverless-offline 13 (serverless 3, `npm install`ed once into ~/.cache/lightbox-bench): skipped with
     a line when node/npm is missing or the install fails.
-serverless-offline is timed a second time with the client sending `Connection: close` (werkzeug closes
-after every response, so the other rows pay a connect per request). One keep-alive `requests.Session`
-per target; every round sends one GET to each, in a rotated order, so
+One keep-alive `requests.Session` per target (every server keeps the connection); every round sends one
+GET to each, in a rotated order, so
 the machine's load lands on all alike. Warm-up rounds first (cold starts, connections) are not counted.
 Prints markdown and writes it to docs/benchmarks.md under "## Warm HTTP invoke". No timed assertions.
 """
@@ -42,16 +41,11 @@ ENVIRONMENTS = "lightbox up (execution environment)"
 THREADS = "lightbox up, LIGHTBOX_ISOLATION=thread"
 FLASK = "bare Flask route (baseline)"
 OFFLINE = "serverless-offline 13"
-# The same server, the client asking to close after each response: what werkzeug's `Connection: close`
-# costs a keep-alive server, so the gap to serverless-offline can be split into connect and the rest.
-OFFLINE_CLOSE = "serverless-offline 13, client sends Connection: close"
 
 
 def measure(urls: dict[str, str], rounds: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, str]]:
     """ms per GET for each target, rounds interleaved; and the Connection header each answered with."""
     sessions = {name: requests.Session() for name in urls}
-    if OFFLINE_CLOSE in sessions:
-        sessions[OFFLINE_CLOSE].headers["Connection"] = "close"
     times: dict[str, list[float]] = {name: [] for name in urls}
     connection: dict[str, str] = {}
     names = list(urls)
@@ -93,8 +87,6 @@ def main() -> None:
             if cli is not None:
                 servers.append(http_targets.serverless_offline(tmp, cli))
             urls = dict(zip([ENVIRONMENTS, THREADS, FLASK, OFFLINE], [s.url for s in servers], strict=False))
-            if OFFLINE in urls:
-                urls[OFFLINE_CLOSE] = urls[OFFLINE]
             times, connection = measure(urls, rounds, warmup=100)
             load = load_note()
         finally:
@@ -115,7 +107,7 @@ def report(times: dict[str, list[float]], connection: dict[str, str], rounds: in
     base = percentile(times[FLASK], 50)
     lines = [
         f"`{COMMAND}`. One trivial Python handler (bench/apps/invoke) behind GET /ping, four real server processes "
-        f"on loopback (serverless-offline timed twice: keep-alive, and the client closing after each response), one "
+        f"on loopback (the bare Flask route on the gateway's own keep-alive server), one keep-alive "
         f"`requests.Session` per row, {rounds} rounds of one GET per row in a rotated "
         f"order after 100 warm-up rounds; {platform.machine()}, Python {platform.python_version()}, {load} at the "
         f"end of the run, {time.strftime('%Y-%m-%d', time.gmtime())}.",
@@ -132,18 +124,13 @@ def report(times: dict[str, list[float]], connection: dict[str, str], rounds: in
               f"({ours - base:+.2f} ms)."]
     if OFFLINE in times:
         theirs = percentile(times[OFFLINE], 50)
-        closing = percentile(times[OFFLINE_CLOSE], 50)
         lines[-1] += (f" Target: not slower than serverless-offline at p50: {verdict(ours <= theirs)} "
-                      f"({ours:.2f} vs {theirs:.2f} ms, {ours / theirs:.2f}x; against serverless-offline paying a "
-                      f"connect per request as werkzeug's clients do: {ours:.2f} vs {closing:.2f} ms, "
-                      f"{ours / closing:.2f}x).")
+                      f"({ours:.2f} vs {theirs:.2f} ms, {ours / theirs:.2f}x).")
     else:
         lines[-1] += f" serverless-offline: not measured ({skipped})."
-    closed = [name for name, value in connection.items() if value.lower() == "close" and name != OFFLINE_CLOSE]
+    closed = [name for name, value in connection.items() if value.lower() == "close"]
     if closed:
-        lines += ["", f"werkzeug's server (lightbox up's gateway, the bare Flask route) answers `Connection: close`, "
-                  f"so {', '.join(closed)} pay a loopback TCP connect per request that the session cannot save; the "
-                  "second serverless-offline row pays it too, which shows what it costs."]
+        lines += ["", f"{', '.join(closed)} answered `Connection: close`: a loopback connect per request."]
     return "\n".join(lines)
 
 

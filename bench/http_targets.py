@@ -25,11 +25,12 @@ NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "li
 NPM_PACKAGES = ("serverless@3", "serverless-offline@13")
 
 # The same route as the template's HttpApi event, the handler called as a bare function: no route
-# table, no API Gateway event mapping, no runtime, no response mapping. The gateway's server kind.
+# table, no API Gateway event mapping, no runtime, no response mapping. On the gateway's own server
+# (werkzeug's threaded server with lightbox's keep-alive handler), so the row differs only by those.
 FLASK_SERVER = """\
 import importlib.util, sys
 from flask import Flask, Response
-from werkzeug.serving import make_server
+from lightbox.apigateway.http_server import make_gateway_server
 
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -42,7 +43,7 @@ def ping():
     out = module.ping(event, None)
     return Response(out["body"], status=out["statusCode"], headers=out["headers"])
 
-make_server("127.0.0.1", int(sys.argv[2]), app, threaded=True).serve_forever()
+make_gateway_server("127.0.0.1", int(sys.argv[2]), app).serve_forever()
 """
 
 SERVERLESS_YML = """\

@@ -56,6 +56,8 @@ class Environment:
         self._after_stream: Callable[[], None] | None = None
         self._polling = False  # the runtime waits in /next: the last invocation is over
         self._release_lock = threading.Lock()
+        self._log_lock = threading.Lock()
+        self._opening: str | None = None  # the invocation's START line, until its first output or its end writes it
         self.idle_since = time.monotonic()
         self.dead = False
         self._oom = False
@@ -141,6 +143,16 @@ class Environment:
                 return
         release()
 
+    def open_log(self, start_line: str) -> None:
+        with self._log_lock:
+            self._opening = start_line
+
+    def take_opening(self) -> str | None:
+        """The current invocation's START line if nobody has written it yet (then it is the caller's to)."""
+        with self._log_lock:
+            line, self._opening = self._opening, None
+        return line
+
     def pending(self, request_id: str) -> Pending | None:
         current = self.current
         return current if current is not None and current.request_id == request_id else None
@@ -152,8 +164,9 @@ class Environment:
             current.settle(error=error)
 
     # -- the host's side ---------------------------------------------------------------------
-    def invoke(self, pending: Pending) -> None:
-        """Returns once `pending` is settled; a timed-out environment is killed and dead after."""
+    def invoke(self, pending: Pending, handed: Callable[[], None] = lambda: None) -> None:
+        """Returns once `pending` is settled; a timed-out environment is killed and dead after.
+        `handed` runs once the event is on its way to the runtime (or queued for it), meanwhile."""
         self.current = pending
         if self.dead:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
@@ -165,6 +178,7 @@ class Environment:
         if deliver is not None:
             # Written from this thread: handing it to the API's thread to write cost a thread switch.
             self._hand(deliver, pending)
+        handed()
         if not self._await(pending):
             if pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS)):
                 self.kill()  # its init never ended

@@ -182,13 +182,16 @@ class ProcessRuntime(Runtime):
             headers[RUNTIME_HEADER] = tenant
         headers.update(invocation_headers.get() or {})
         pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
-        logs.emit(fn.name, logs.start_line(request_id))
+        # START is written once the event is on its way, while the function runs (or by the first line
+        # of its output, if that comes first), not before: the invocation need not wait for it.
+        env.open_log(logs.start_line(request_id))
         streamed = False
         try:
-            env.invoke(pending)
+            env.invoke(pending, handed=lambda: self._opened(env))
             env.drain_output()  # before it is released: its lines are tagged with this request's id
             streamed = pending.stream is not None and not env.dead
         finally:
+            start = env.take_opening()
             if streamed:
                 env.release_after_stream(lambda: pool.release(env))
             else:
@@ -197,6 +200,8 @@ class ProcessRuntime(Runtime):
         report = logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(), env.init_ms if cold else None)
 
         def close_log() -> None:
+            if start is not None:
+                logs.emit(fn.name, start)
             logs.emit(fn.name, logs.end_line(request_id))
             logs.emit(fn.name, report)
 
@@ -211,8 +216,13 @@ class ProcessRuntime(Runtime):
             return streamed_result(pending.stream)
         return json.loads(pending.response or b"null")
 
+    def _opened(self, env: Environment) -> None:
+        if (start := env.take_opening()) is not None:
+            logs.emit(env.function.name, start)
+
     def _output(self, env: Environment, line: str) -> None:
         current = env.current
+        self._opened(env)
         logs.emit(env.function.name, logs.tagged(current.request_id if current else None, line))
 
 
