@@ -15,9 +15,12 @@ import binascii
 import contextlib
 import json
 import logging
+import os
+import select
 import socket
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import BinaryIO, Protocol
 
@@ -39,9 +42,9 @@ ACCEPTED = (b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent
 class Endpoint(Protocol):
     """What the API asks of the environment it serves."""
 
-    # Calls `deliver` with the runtime's next event (None: the environment is ending), now or later,
-    # from whichever thread has it.
-    def wait_next(self, deliver: Callable[[Pending | None], None]) -> None: ...
+    # The runtime on `connection` asks for its next event: given now (connection.deliver) if one is
+    # queued, or later by the invoking thread, which then reads the answer itself (connection.lend).
+    def wait_next(self, connection: RuntimeApiConnection) -> None: ...
 
     def pending(self, request_id: str) -> Pending | None: ...
 
@@ -83,9 +86,7 @@ class RuntimeApiServer:
     def _serve(self, conn: socket.socket) -> None:
         try:
             with conn, conn.makefile("rb") as rfile:
-                connection = RuntimeApiConnection(self.endpoint, conn, rfile)
-                while connection.handle_one():
-                    pass
+                RuntimeApiConnection(self.endpoint, conn, rfile).serve()
         except OSError:
             pass  # the environment's process ended mid-request (killed, exited): its invocation says so
         except Exception as exc:  # noqa: BLE001 - a malformed request ends its connection, not the host
@@ -101,6 +102,58 @@ class RuntimeApiConnection:
         self.path = ""
         self.headers: dict[str, str] = {}
         self._trailers: dict[str, str] = {}  # of the last chunked request body read
+        # Lent: while the runtime waits in /next, the thread that gives it an event reads its answer on
+        # this connection itself (a hand-over from this thread cost a thread switch per invocation).
+        self._lent = False
+        self._returned = threading.Condition()
+        self._carried = False  # the borrower read a streamed response's head: its body is read here
+
+    def serve(self) -> None:
+        """The connection's own thread: requests one after another, none while it is lent."""
+        while True:
+            if self._carried:
+                self._carried = False
+                self.do_post()
+                keep = not self.close_connection
+            else:
+                keep = self.handle_one()
+            if not keep:
+                return
+            with self._returned:
+                while self._lent:
+                    self._returned.wait()
+
+    def lend(self) -> None:
+        """From now on the runtime's next request is the borrower's to read (see serve_until)."""
+        self._lent = True
+
+    def give_back(self) -> None:
+        with self._returned:
+            self._lent = False
+            self._returned.notify()
+
+    def serve_until(self, pending: Pending, wakeup: int) -> None:
+        """The borrower: read and answer the runtime's requests here until `pending` is settled, by this
+        connection or another one (a stream; the process's exit), which counts up `wakeup`; until its
+        deadline; or until a streamed response is to be read by the connection's own thread."""
+        try:
+            while not pending.done.is_set():
+                remaining = pending.deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                sock = self.connection.fileno()
+                ready = select.select([sock, wakeup], [], [], remaining)[0]
+                if wakeup in ready:
+                    with contextlib.suppress(BlockingIOError):
+                        os.eventfd_read(wakeup)
+                if sock in ready and not pending.done.is_set() and (not self.handle_one() or self._carried):
+                    return
+        except (OSError, ValueError):
+            return  # the process ended: its invocation fails with its exit
+        finally:
+            with contextlib.suppress(BlockingIOError):
+                os.eventfd_read(wakeup)  # the count of a settle made here: the next invocation's wait starts at 0
+            self.give_back()
 
     def handle_one(self) -> bool:
         """Read and answer one request; False when the connection ends."""
@@ -152,10 +205,10 @@ class RuntimeApiConnection:
         if self.path != f"{BASE}/invocation/next":
             self._reply(404, {"errorMessage": f"unknown path {self.path}", "errorType": "InvalidRequest"})
             return
-        # The answer is written by whoever has the event; this thread goes on reading the connection.
-        self.endpoint.wait_next(self._deliver)
+        self.endpoint.wait_next(self)
 
-    def _deliver(self, pending: Pending | None) -> None:
+    def deliver(self, pending: Pending | None) -> None:
+        """Write the runtime's event (None: the environment is ending), from whichever thread has it."""
         try:
             if pending is None:
                 self.close_connection = True
@@ -167,6 +220,9 @@ class RuntimeApiConnection:
             self._send(200, headers, pending.payload)
         except OSError:
             pass  # the process ended: its invocation fails with its exit
+        finally:
+            if pending is None:
+                self.give_back()  # (if lent) the connection's own thread reads the end of it
 
     def do_post(self) -> None:
         path = self.path.removeprefix(BASE)
@@ -190,6 +246,9 @@ class RuntimeApiConnection:
             if not pending.settle(error=error) and pending.stream is not None:
                 pending.stream.fail(error)  # a runtime that reports a failure of its stream apart (Python's)
         elif self.headers.get("lambda-runtime-function-response-mode", "").lower() == "streaming":
+            if self._lent:  # read by the borrower: the connection's own thread reads the stream
+                self._carried = True
+                return
             if not self._stream(pending):
                 return  # the gateway hung up (its client left): nobody to answer
         else:

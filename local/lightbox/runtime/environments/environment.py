@@ -12,19 +12,18 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments import faults, launch
-from lightbox.runtime.environments.api import RuntimeApiServer
+from lightbox.runtime.environments.api import RuntimeApiConnection, RuntimeApiServer
 from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.memory import PeakMemory, tree_rss_mb
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
-
-Deliver = Callable[[Pending | None], None]  # writes an event (None: the environment is ending) to a runtime
 
 # Lambda's init phase has a limit of its own, apart from the function's Timeout.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -57,6 +56,8 @@ class Environment:
         self._polling = False  # the runtime waits in /next: the last invocation is over
         self._release_lock = threading.Lock()
         self._log_lock = threading.Lock()
+        self._wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # see Pending.wakeup_fd
+        weakref.finalize(self, os.close, self._wakeup)
         self._opening: str | None = None  # the invocation's START line, until its first output or its end writes it
         self.idle_since = time.monotonic()
         self.dead = False
@@ -68,7 +69,7 @@ class Environment:
         self._freeze_lock = threading.Lock()
         # The hand-off of an invocation to the runtime: its /next waiting, or an invocation waiting for its /next.
         self._handoff = threading.Lock()
-        self._next: Deliver | None = None
+        self._next: RuntimeApiConnection | None = None  # lent by its thread while the runtime waits
         self._queued: Pending | None = None
         self._ending = False
         self._api = RuntimeApiServer(self)
@@ -96,7 +97,7 @@ class Environment:
         return self
 
     # -- the Runtime API's side (api.Endpoint) -----------------------------------------------
-    def wait_next(self, deliver: Deliver) -> None:
+    def wait_next(self, connection: RuntimeApiConnection) -> None:
         """The runtime asks for its next event: given now if one is queued (or the environment is
         ending: None), else by the thread that invokes, straight onto the runtime's connection."""
         if self.init_ms is None:
@@ -106,26 +107,27 @@ class Environment:
             pending, self._queued = self._queued, None
             waits = pending is None and not self._ending
             if waits:
-                self._next = deliver
+                connection.lend()
+                self._next = connection
         if waits:
             with self._freeze_lock:
                 self._freeze()  # if it was parked meanwhile (or warmed ahead of use)
             return
-        self._hand(deliver, pending)
+        self._hand(connection, pending)
 
-    def _hand(self, deliver: Deliver, pending: Pending | None) -> None:
+    def _hand(self, connection: RuntimeApiConnection, pending: Pending | None) -> None:
         if pending is not None:
             with self._release_lock:
                 self._polling = False
-        deliver(pending)
+        connection.deliver(pending)
 
     def _end_waiting(self) -> None:
         """Ending: a runtime waiting for an event is told so (410); a later /next is too."""
         with self._handoff:
             self._ending = True
-            deliver, self._next = self._next, None
-        if deliver is not None:
-            deliver(None)
+            waiting, self._next = self._next, None
+        if waiting is not None:
+            waiting.deliver(None)
 
     def _stream_over(self, polling: bool = False) -> None:
         with self._release_lock:
@@ -171,14 +173,25 @@ class Environment:
         if self.dead:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
             return
+        pending.wakeup_fd = self._wakeup
+        try:
+            self._invoke(pending, handed)
+        finally:
+            pending.detach()
+
+    def _invoke(self, pending: Pending, handed: Callable[[], None]) -> None:
         with self._handoff:
-            deliver, self._next = self._next, None
-            if deliver is None:
+            waiting, self._next = self._next, None
+            if waiting is None:
                 self._queued = pending  # its runtime is still starting (or busy ending a stream)
-        if deliver is not None:
-            # Written from this thread: handing it to the API's thread to write cost a thread switch.
-            self._hand(deliver, pending)
-        handed()
+        if waiting is not None:
+            # Written, and its answer read, by this thread: a hand-over to the API's thread each way
+            # cost a thread switch.
+            self._hand(waiting, pending)
+            handed()
+            waiting.serve_until(pending, self._wakeup)
+        else:
+            handed()
         if not self._await(pending):
             if pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS)):
                 self.kill()  # its init never ended

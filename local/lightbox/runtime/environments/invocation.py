@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -84,6 +85,9 @@ class Pending:
     prelude: bytes | None = None  # a streamed response's JSON prelude
     stream: StreamBody | None = None
     error: FunctionError | None = None
+    # An eventfd the settle counts up: the thread reading the runtime's answer on one connection
+    # (RuntimeApiConnection.serve_until) learns of a settle that came another way.
+    wakeup_fd: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def deliver(self) -> int:
@@ -101,4 +105,12 @@ class Pending:
             self.response, self.error, self.prelude, self.stream = response, error, prelude, stream
             self.delivered.set()
             self.done.set()
+            if self.wakeup_fd is not None:  # (under the lock: see detach)
+                os.eventfd_write(self.wakeup_fd, 1)
             return True
+
+    def detach(self) -> None:
+        """Its invocation is over: a late settle (an answer after the timeout) writes no fd, which may
+        be closed, and its number another file's, by then."""
+        with self._lock:
+            self.wakeup_fd = None
