@@ -29,10 +29,11 @@ def _state_file(settings: Settings) -> Path:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from lightbox.stack import summary
+    from lightbox.stack import folder_lock, summary
     from lightbox.stack.up import Stack
 
     settings = _settings(args, announce=True)
+    folder_lock.hold(settings.data_dir)  # before --reset removes anything another stack may be using
     for line in summary.before_start(settings, reset=args.reset):
         print(line, flush=True)
     stack = Stack(settings).start()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lightbox.services.processes import free_port
+from lightbox.stack import folder_lock
 from lightbox.testing.up import UpProcess, start_up
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "invoke" / "template.yaml"
@@ -155,3 +156,25 @@ def test_a_service_that_fails_to_start_stops_what_did_start(tmp_path: Path) -> N
     assert "lightbox: error: moto server exited with code 1 while starting" in str(got["stderr"])
     assert "Traceback" not in str(got["stderr"])
     assert got["left"] == []
+
+
+def test_a_second_up_on_the_same_data_folder_is_one_clear_line_and_touches_nothing(tmp_path: Path) -> None:
+    import requests
+
+    data = tmp_path / "data"
+    data.mkdir()
+    first = start_up(data, ["-t", str(APP)])
+    try:
+        kept = sorted(p.name for p in data.iterdir())
+        got = run_up_under_subreaper(tmp_path, ["-p", str(free_port()), "--reset"])
+        assert got["code"] == 2
+        assert got["stderr"] == (f"lightbox: error: {data.resolve()}: another `lightbox up` (pid {first.proc.pid}) "
+                                 "uses this data folder; stop it, or run this one from another folder or with "
+                                 "LIGHTBOX_DATA_DIR=another-folder\n")
+        assert got["left"] == []
+        assert sorted(p.name for p in data.iterdir()) == kept  # --reset removed nothing of the running stack's
+        assert requests.get(f"{first.url}/_lightbox/health", timeout=10).ok
+    finally:
+        first.stop(timeout=10)
+    # The folder is free again once its stack ended (however: the kernel drops the lock with the process).
+    os.close(folder_lock.hold(data))

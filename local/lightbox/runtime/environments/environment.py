@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -19,9 +18,11 @@ from pathlib import Path
 
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments import faults, launch
-from lightbox.runtime.environments.api import RuntimeApiConnection, RuntimeApiServer
+from lightbox.runtime.environments.api import RuntimeApiServer
+from lightbox.runtime.environments.connection import RuntimeApiConnection
 from lightbox.runtime.environments.invocation import Pending, StreamBody
 from lightbox.runtime.environments.memory import PeakMemory, tree_rss_mb
+from lightbox.runtime.environments.output import OutputPump
 from lightbox.runtime.environments.runtimes import Launch
 from lightbox.template.model import Function
 
@@ -75,7 +76,7 @@ class Environment:
         self._api = RuntimeApiServer(self)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
         self._started = 0.0
-        self._pumping = threading.Lock()  # held while a read of the output is being handed on
+        self._output: OutputPump | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self._peak: PeakMemory | None = None
 
@@ -92,7 +93,9 @@ class Environment:
         self._started = time.monotonic()
         self.proc = launch.spawn(self.spec.launch.argv, env, fn.code_uri)
         self._peak = PeakMemory(self.proc.pid)
-        threading.Thread(target=self._pump, name=f"lambda-{fn.name}-output", daemon=True).start()
+        assert self.proc.stdout is not None
+        self._output = OutputPump(self.proc.stdout, lambda line: self.spec.on_output(self, line))
+        threading.Thread(target=self._output.run, name=f"lambda-{fn.name}-output", daemon=True).start()
         threading.Thread(target=self._watch, name=f"lambda-{fn.name}-exit", daemon=True).start()
         return self
 
@@ -298,35 +301,6 @@ class Environment:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def drain_output(self, limit: float = 1.0) -> None:
-        """Wait until what the function wrote before it answered is logged, so its lines come before
-        its END line (and into its LogType Tail), as on Lambda. The runtimes flush before answering."""
-        if self.proc is None or self.proc.stdout is None or self.dead:
-            return
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            with self._pumping:  # the pump hands on a whole read under this lock: empty now is empty
-                try:
-                    if not select.select([fd], [], [], 0)[0]:
-                        return
-                except (OSError, ValueError):  # closed: the process ended and the pump is done
-                    return
-            time.sleep(0.0005)
-
-    def _pump(self) -> None:
-        """The function's output, line by line: raw reads (no buffer of Python's in between), each read
-        handed on under `_pumping`, so drain_output can tell when all that was written is logged."""
-        assert self.proc is not None and self.proc.stdout is not None
-        with self.proc.stdout:
-            fd, rest = self.proc.stdout.fileno(), b""
-            while True:
-                select.select([fd], [], [])
-                with self._pumping:
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        break
-                    *lines, rest = (rest + chunk).split(b"\n")
-                    for raw in lines:
-                        self.spec.on_output(self, raw.decode("utf-8", "replace"))
-            if rest:
-                self.spec.on_output(self, rest.decode("utf-8", "replace"))
+        """What the function wrote before it answered is logged before this returns (OutputPump.drain)."""
+        if self._output is not None and not self.dead:
+            self._output.drain(limit)
