@@ -88,12 +88,15 @@ class RuntimeApiConnection:
         connection or another one (a stream; the process's exit), which counts up `wakeup`; until its
         deadline; or until a streamed response is to be read by the connection's own thread."""
         try:
+            sock = self.connection.fileno()
+            poller = select.poll()  # not select(): a busy host has fds past its 1024
+            poller.register(sock, select.POLLIN)
+            poller.register(wakeup, select.POLLIN)
             while not pending.done.is_set():
                 remaining = pending.deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                sock = self.connection.fileno()
-                ready = select.select([sock, wakeup], [], [], remaining)[0]
+                ready = {fd for fd, _ in poller.poll(remaining * 1000)}
                 if wakeup in ready:
                     with contextlib.suppress(BlockingIOError):
                         os.eventfd_read(wakeup)

@@ -21,8 +21,9 @@ class OutputPump:
     def run(self) -> None:
         with self.pipe:
             fd, rest = self.pipe.fileno(), b""
+            poller = self._poller()
             while True:
-                select.select([fd], [], [])
+                poller.poll()
                 with self._handing:
                     chunk = os.read(fd, 65536)
                     if not chunk:
@@ -37,11 +38,18 @@ class OutputPump:
         """Wait until what the function wrote before it answered is logged, so its lines come before
         its END line (and into its LogType Tail), as on Lambda. The runtimes flush before answering."""
         deadline = time.monotonic() + limit
+        try:
+            poller = self._poller()
+        except (OSError, ValueError):  # closed: the process ended and the pump is done
+            return
         while time.monotonic() < deadline:
             with self._handing:  # a read is handed on whole under this lock: empty now is empty
-                try:
-                    if not select.select([self.pipe.fileno()], [], [], 0)[0]:
-                        return
-                except (OSError, ValueError):  # closed: the process ended and the pump is done
+                ready = poller.poll(0)
+                if not ready or not ready[0][1] & select.POLLIN:  # nothing to read (a hang-up, or closed)
                     return
             time.sleep(0.0005)
+
+    def _poller(self) -> select.poll:
+        poller = select.poll()  # not select(): a busy host has fds past its 1024
+        poller.register(self.pipe.fileno(), select.POLLIN)
+        return poller
