@@ -167,6 +167,15 @@ def request(method: str, path: str, *headers: str, body: bytes = b"", version: s
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+def then_after(port: int, first: bytes, method: str = "GET") -> tuple[Response, Response]:
+    """`first`'s answer, and that of a GET /after sent next on the same connection."""
+    with Wire(port) as wire:
+        wire.send(first)
+        answer = wire.response(method)
+        wire.send(request("GET", "/after"))
+        return answer, wire.response()
+
+
 def assert_kept_alive(response: Response) -> None:
     assert "close" not in response.headers.get("connection", "").lower()
 
@@ -211,11 +220,7 @@ def test_http_client_reuses_its_connection(port: int) -> None:
 def test_unread_small_body_is_drained_before_the_next_request(port: int) -> None:
     # The body looks like a request line: were it parsed as the next request, the answer would be to it.
     body = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n" + b"x" * 10_000
-    with Wire(port) as wire:
-        wire.send(request("POST", "/ignore", body=body))
-        posted = wire.response()
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    posted, after = then_after(port, request("POST", "/ignore", body=body))
     assert (posted.status, posted.body) == (200, b"POST /ignore ")
     assert_kept_alive(posted)
     assert (after.status, after.body) == (200, b"GET /after ")
@@ -261,11 +266,7 @@ def test_unread_large_body_gets_its_answer_then_a_close(port: int) -> None:
 
 
 def test_streamed_response_is_chunked_and_keeps_the_connection(port: int) -> None:
-    with Wire(port) as wire:
-        wire.send(request("GET", "/stream"))
-        streamed = wire.response()
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    streamed, after = then_after(port, request("GET", "/stream"))
     assert streamed.headers["transfer-encoding"] == "chunked"
     assert "content-length" not in streamed.headers
     assert streamed.chunks == [b"one", b"two", b"three"]  # each write its own chunk: a stream is not held back
@@ -295,31 +296,22 @@ def test_http_10_stream_is_not_chunked_but_ended_by_the_close(port: int) -> None
     assert response.body == b"onetwothree"
 
 
-def test_request_with_connection_close_is_closed_after_the_answer(port: int) -> None:
+@pytest.mark.parametrize(("sent", "body"), [
+    (request("GET", "/last", "Connection: close"), b"GET /last "),  # the client asks for it
+    (request("GET", "/close"), b"bye"),  # the app's answer says so
+])
+def test_connection_close_either_way_is_closed_after_the_answer(port: int, sent: bytes, body: bytes) -> None:
     with Wire(port) as wire:
-        wire.send(request("GET", "/last", "Connection: close"))
+        wire.send(sent)
         response = wire.response()
-        assert response.body == b"GET /last "
-        assert response.headers["connection"] == "close"
-        assert wire.rest() == b""
-
-
-def test_app_answering_connection_close_is_closed(port: int) -> None:
-    with Wire(port) as wire:
-        wire.send(request("GET", "/close"))
-        response = wire.response()
-        assert response.body == b"bye"
+        assert response.body == body
         assert response.headers["connection"] == "close"
         assert wire.rest() == b""
 
 
 def test_app_raising_before_its_head_answers_500_and_keeps_the_connection(port: int) -> None:
     # Nothing was sent yet, so a whole 500 (with a length) goes out and the connection stays usable.
-    with Wire(port) as wire:
-        wire.send(request("GET", "/boom"))
-        failed = wire.response()
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    failed, after = then_after(port, request("GET", "/boom"))
     assert failed.status == 500
     assert failed.headers["content-length"] == str(len(failed.body))
     assert b"Internal Server Error" in failed.body
@@ -339,11 +331,7 @@ def test_app_raising_mid_stream_cuts_the_connection(port: int) -> None:
 
 def test_chunked_request_body_is_read_whole_and_keeps_the_connection(port: int) -> None:
     chunked = b"5\r\nhello\r\n1\r\n \r\n6\r\nworld!\r\n0\r\n\r\n"
-    with Wire(port) as wire:
-        wire.send(request("POST", "/echo", "Transfer-Encoding: chunked") + chunked)
-        echoed = wire.response()
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    echoed, after = then_after(port, request("POST", "/echo", "Transfer-Encoding: chunked") + chunked)
     assert echoed.body == b"hello world!"
     assert_kept_alive(echoed)
     assert after.body == b"GET /after "
@@ -378,22 +366,14 @@ def test_body_bytes_of_a_no_body_response_stay_off_the_wire(port: int, method: s
     # RFC 9110 forbids content after HEAD, 204 and 304; werkzeug's Response leaves it out, but a plain
     # WSGI app may still yield some. On a kept-alive connection bytes written anyway would be read as the
     # start of the next response, so they must be dropped (as gunicorn does).
-    with Wire(port) as wire:
-        wire.send(request(method, f"/careless?{status}"))
-        first = wire.response(method)
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    first, after = then_after(port, request(method, f"/careless?{status}"), method)
     assert first.status == int(status.split("+")[0])
     assert "transfer-encoding" not in first.headers
     assert (after.status, after.body) == (200, b"GET /after ")
 
 
 def test_204_without_length_is_not_chunked(port: int) -> None:
-    with Wire(port) as wire:
-        wire.send(request("GET", "/empty"))
-        empty = wire.response()
-        wire.send(request("GET", "/after"))
-        after = wire.response()
+    empty, after = then_after(port, request("GET", "/empty"))
     assert empty.status == 204
     assert "transfer-encoding" not in empty.headers
     assert "content-length" not in empty.headers
