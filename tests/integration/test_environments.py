@@ -365,3 +365,17 @@ def test_a_client_that_leaves_a_stream_closes_the_generator_and_frees_the_enviro
     until(lambda: pool.idle and not pool.busy)
     again = runtime.invoke("StreamFunction", {"queryStringParameters": {"count": "1"}})
     assert list(again.result["body"]) == [first]  # the same environment served the next one
+
+
+def test_one_request_invoking_a_function_twice_reuses_its_environment(runtime: ProcessRuntime) -> None:
+    # Within an HTTP request (an authorizer and its route may be one function) the runtime's connection,
+    # given back only after the response, is given back at the second invocation instead of waiting.
+    from lightbox import logs
+
+    with logs.deferring():
+        first = runtime.invoke("AlphaFunction", {})
+        second = runtime.invoke("AlphaFunction", {})
+        third = runtime.invoke("AlphaFunction", {})
+    assert first.ok and second.ok and third.ok, (first.error, second.error, third.error)
+    pids = {json.loads(inv.result["body"])["pid"] for inv in (first, second, third)}
+    assert len(pids) == 1

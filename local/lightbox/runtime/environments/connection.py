@@ -83,31 +83,35 @@ class RuntimeApiConnection:
             self._lent = False
             self._returned.notify()
 
-    def serve_until(self, pending: Pending, wakeup: int) -> None:
+    def serve_until(self, pending: Pending, wakeup: int) -> bool:
         """The borrower: read and answer the runtime's requests here until `pending` is settled, by this
         connection or another one (a stream; the process's exit), which counts up `wakeup`; until its
-        deadline; or until a streamed response is to be read by the connection's own thread."""
-        try:
-            sock = self.connection.fileno()
-            poller = select.poll()  # not select(): a busy host has fds past its 1024
-            poller.register(sock, select.POLLIN)
-            poller.register(wakeup, select.POLLIN)
-            while not pending.done.is_set():
-                remaining = pending.deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                ready = {fd for fd, _ in poller.poll(remaining * 1000)}
-                if wakeup in ready:
-                    with contextlib.suppress(BlockingIOError):
-                        os.eventfd_read(wakeup)
-                if sock in ready and not pending.done.is_set() and (not self.handle_one() or self._carried):
-                    return
-        except (OSError, ValueError):
-            return  # the process ended: its invocation fails with its exit
-        finally:
-            with contextlib.suppress(BlockingIOError):
-                os.eventfd_read(wakeup)  # the count of a settle made here: the next invocation's wait starts at 0
-            self.give_back()
+        deadline; or until a streamed response is to be read by the connection's own thread. True when
+        the answer was read here: the connection is still lent, and the caller gives it back (give_back)."""
+        with contextlib.suppress(OSError, ValueError):  # the process ended: its invocation fails with its exit
+            self._read_until(pending, wakeup)
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(wakeup)  # the count of a settle made here: the next invocation's wait starts at 0
+        if self._carried or not pending.done.is_set():
+            self.give_back()  # the connection's thread reads the stream, or the end of the process
+            return False
+        return True
+
+    def _read_until(self, pending: Pending, wakeup: int) -> None:
+        sock = self.connection.fileno()
+        poller = select.poll()  # not select(): a busy host has fds past its 1024
+        poller.register(sock, select.POLLIN)
+        poller.register(wakeup, select.POLLIN)
+        while not pending.done.is_set():
+            remaining = pending.deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            ready = {fd for fd, _ in poller.poll(remaining * 1000)}
+            if wakeup in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(wakeup)
+            if sock in ready and not pending.done.is_set() and (not self.handle_one() or self._carried):
+                return
 
     def handle_one(self) -> bool:
         """Read and answer one request; False when the connection ends."""

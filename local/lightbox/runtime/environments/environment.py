@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightbox.exceptions import FunctionError
+from lightbox.logs import after_response
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
 from lightbox.runtime.environments.connection import RuntimeApiConnection
@@ -72,6 +73,8 @@ class Environment:
         self._handoff = threading.Lock()
         self._next: RuntimeApiConnection | None = None  # lent by its thread while the runtime waits
         self._queued: Pending | None = None
+        # Lent, its answer read, to be given back once the HTTP response is out (or before its next use).
+        self._returning: RuntimeApiConnection | None = None
         self._ending = False
         self._api = RuntimeApiServer(self)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"lambda-{re.sub(r'[^A-Za-z0-9_.-]', '_', spec.function.name)}-"))
@@ -124,8 +127,15 @@ class Environment:
                 self._polling = False
         connection.deliver(pending)
 
+    def _give_back(self) -> None:
+        with self._handoff:
+            returning, self._returning = self._returning, None
+        if returning is not None:
+            returning.give_back()
+
     def _end_waiting(self) -> None:
         """Ending: a runtime waiting for an event is told so (410); a later /next is too."""
+        self._give_back()
         with self._handoff:
             self._ending = True
             waiting, self._next = self._next, None
@@ -183,6 +193,7 @@ class Environment:
             pending.detach()
 
     def _invoke(self, pending: Pending, handed: Callable[[], None]) -> None:
+        self._give_back()  # one request invoking this function again: its runtime's /next is read first
         with self._handoff:
             waiting, self._next = self._next, None
             if waiting is None:
@@ -192,7 +203,9 @@ class Environment:
             # cost a thread switch.
             self._hand(waiting, pending)
             handed()
-            waiting.serve_until(pending, self._wakeup)
+            if waiting.serve_until(pending, self._wakeup):  # its thread, woken now, would take the GIL
+                self._returning = waiting  # from this one while it answers its client: woken after that
+                after_response(self._give_back)
         else:
             handed()
         if not self._await(pending):
