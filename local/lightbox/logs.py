@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import secrets
@@ -39,8 +40,8 @@ def after_response(work: Callable[[], None]) -> None:
     later = _after_response.get()
     if later is None:
         work()
-    else:
-        later.append(work)
+    else:  # run in the context it was given in: its lines keep the request's trace id
+        later.append(functools.partial(contextvars.copy_context().run, work))
 
 
 @contextlib.contextmanager

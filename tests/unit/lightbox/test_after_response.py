@@ -68,3 +68,13 @@ def test_peak_memory_reads_the_process_and_keeps_its_last_value_once_it_is_gone(
     assert peak.read_mb() == seen  # the process is gone: its last reading stands
     peak.close()
     assert peak.read_mb() == seen
+
+
+def test_work_that_waited_sees_the_context_it_was_given_in() -> None:
+    seen: list[str | None] = []
+    with logs.deferring() as sent:
+        token = logs.trace_id.set("Root=1-abc")
+        logs.after_response(lambda: seen.append(logs.trace_id.get()))
+        logs.trace_id.reset(token)  # the request's trace id is gone by the time the response is out
+        sent()
+    assert seen == ["Root=1-abc"]
