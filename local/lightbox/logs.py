@@ -29,14 +29,15 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "rq")
 
 
-# Log lines that may wait until the HTTP response being made is sent (see after_response).
+# Work that may wait until the HTTP response being made is sent (see after_response).
 _after_response: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
     "lightbox_after_response", default=None)
 
 
 def after_response(work: Callable[[], None]) -> None:
-    """Run `work` (writing an invocation's closing log lines) once the response of the HTTP request
-    being served is on its way, or now outside one: its client need not wait for lines about it."""
+    """Run `work` (an invocation's closing log lines; giving its runtime's connection back) once the
+    response of the HTTP request being served is on its way, or now outside one: its client need not
+    wait for work about it."""
     later = _after_response.get()
     if later is None:
         work()
@@ -56,7 +57,7 @@ def deferring() -> Iterator[Callable[[], None]]:
             try:
                 later.pop(0)()
             except Exception:
-                logging.getLogger(__name__).exception("writing log lines after a response failed")
+                logging.getLogger(__name__).exception("work after a response failed")
 
     try:
         yield run

@@ -9,18 +9,16 @@ a large rest (an upload refused unread) closes the connection instead.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import io
 import logging
-import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wsgi import LimitedStream
+from werkzeug.wsgi import LimitedStream, get_content_length
 
 from lightbox import logs
 
@@ -97,7 +95,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         body = environ["wsgi.input"]
         if not environ.get("wsgi.input_terminated"):  # chunked input is dechunked (terminated) already
             # Content-Length bounds the body; without one a request has none (a raw read would block).
-            body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), _length(environ))
+            body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), get_content_length(environ) or 0)
         with logs.deferring() as run_later:
             self._answer(environ, _Response(self, environ, run_later))
         if not self.close_connection and not _drained(body):
@@ -180,7 +178,7 @@ class _Response:
             handler.close_connection = True
         lines = [f"HTTP/1.1 {status}\r\n", *(f"{name}: {value}\r\n" for name, value in self.headers)]
         if "date" not in names:
-            lines.append(f"Date: {_date()}\r\n")
+            lines.append(f"Date: {handler.date_time_string()}\r\n")
         self.bodiless = self.environ["REQUEST_METHOD"] == "HEAD" or status.startswith(NO_BODY_STATUS)
         # No length: chunked, unless the connection ends after this response (that ends the body).
         if "content-length" not in names and not self.bodiless and not handler.close_connection:
@@ -191,25 +189,6 @@ class _Response:
         lines.append("\r\n")
         self.head_sent = True
         return "".join(lines).encode("latin-1")
-
-
-_date_cache: tuple[int, str] = (0, "")
-
-
-def _date() -> str:
-    """The Date header, formatted once a second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
-    return _date_cache[1]
-
-
-def _length(environ: dict[str, Any]) -> int:
-    try:
-        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
-    except ValueError:
-        return 0
 
 
 def _drained(body: io.RawIOBase) -> bool:

@@ -135,6 +135,7 @@ class RuntimeApiConnection:
         return not self.close_connection
 
     def _read_headers(self) -> dict[str, str]:
+        """A header block up to its blank line, names lower-cased."""
         headers: dict[str, str] = {}
         while (raw := self.rfile.readline(MAX_LINE)) not in (b"\r\n", b"\n", b""):
             name, _, value = raw.decode("latin-1").partition(":")
@@ -289,9 +290,7 @@ class RuntimeApiConnection:
                 raise ConnectionResetError("runtime hung up mid-response")
             size = int(line.split(b";")[0].strip() or b"0", 16)
             if size == 0:
-                while (trailer := self.rfile.readline(MAX_LINE)) not in (b"\r\n", b"\n", b""):
-                    name, _, value = trailer.decode("latin-1").partition(":")
-                    self._trailers[name.strip().lower()] = value.strip()
+                self._trailers = self._read_headers()  # trailers are a header block
                 return
             data = self.rfile.read(size)
             self.rfile.readline()

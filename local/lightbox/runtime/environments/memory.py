@@ -7,14 +7,20 @@ import os
 from pathlib import Path
 
 
+def _field_kb(status: bytes, field: str) -> int | None:
+    """A kB field of a /proc status file ("VmRSS:\t  1234 kB"), None when it has none."""
+    _, found, rest = status.partition(f"\n{field}:".encode())
+    try:
+        return int(rest.split(None, 1)[0]) if found else None
+    except (ValueError, IndexError):
+        return None
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return _field_kb(Path(f"/proc/{pid}/status").read_bytes(), field) or 0
+    except OSError:
+        return 0
 
 
 def _children(pid: int) -> list[int]:
@@ -54,13 +60,10 @@ class PeakMemory:
 
     def read_mb(self) -> float:
         if self._fd is not None:
-            try:
-                status = os.pread(self._fd, 8192, 0)
-                _, found, rest = status.partition(b"\nVmHWM:")
-                if found:
-                    self.last_mb = int(rest.split(None, 2)[0]) / 1024
-            except (OSError, ValueError, IndexError):
-                pass
+            with contextlib.suppress(OSError):
+                kb = _field_kb(os.pread(self._fd, 8192, 0), "VmHWM")
+                if kb is not None:
+                    self.last_mb = kb / 1024
         return self.last_mb
 
     def close(self) -> None:
