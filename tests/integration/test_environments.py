@@ -379,3 +379,26 @@ def test_one_request_invoking_a_function_twice_reuses_its_environment(runtime: P
     assert first.ok and second.ok and third.ok, (first.error, second.error, third.error)
     pids = {json.loads(inv.result["body"])["pid"] for inv in (first, second, third)}
     assert len(pids) == 1
+
+
+def process_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ")[1][0]
+
+
+def test_an_idle_environment_is_frozen_after_the_response_and_thawed_for_its_next_event(
+        runtime: ProcessRuntime) -> None:
+    # As Lambda freezes a sandbox between invocations. Within an HTTP request the runtime's answer is
+    # acknowledged, and the runtime frozen, once the response is out: the end of the deferring block.
+    from lightbox import logs
+
+    pid = body(runtime.invoke("AlphaFunction", {}))["pid"]  # cold: its first answer is read apart
+    until(lambda: process_state(pid) == "T")
+    with logs.deferring():
+        assert body(runtime.invoke("AlphaFunction", {}))["pid"] == pid
+        time.sleep(0.2)
+        assert process_state(pid) != "T"  # waiting for the 202 of its answer
+    until(lambda: process_state(pid) == "T")  # stopped: its /next was read, then SIGSTOP
+    again = body(runtime.invoke("AlphaFunction", {}))  # written while frozen, then thawed
+    assert again["pid"] == pid
+    until(lambda: process_state(pid) == "T")

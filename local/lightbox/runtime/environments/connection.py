@@ -3,8 +3,6 @@ and lent, while the runtime waits for its next event, to the thread that gives i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -18,15 +16,15 @@ from http import HTTPStatus
 from typing import BinaryIO, Protocol
 
 from lightbox.exceptions import FunctionError
+from lightbox.runtime.environments import wire
 from lightbox.runtime.environments.faults import from_payload
 from lightbox.runtime.environments.invocation import HTTP_INTEGRATION, STREAM_DELIMITER, Pending, StreamBody
 
 log = logging.getLogger(__name__)
 
 BASE = "/2018-06-01/runtime"
-ERROR_TYPE_TRAILER = "lambda-runtime-function-error-type"
-ERROR_BODY_TRAILER = "lambda-runtime-function-error-body"
-MAX_LINE = 65536  # a request or header line longer than this is cut, as http.server does
+# How long the borrower waits for a runtime's /next after its answer was acknowledged (take_next).
+NEXT_WAIT_MS = 2
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 ACCEPTED = (b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n'
             b'{"status": "OK"}')
@@ -58,6 +56,9 @@ class RuntimeApiConnection:
         self._lent = False
         self._returned = threading.Condition()
         self._carried = False  # the borrower read a streamed response's head: its body is read here
+        self._ack_due = False  # the borrower read an answer: its 202 waits for the HTTP response
+        self._relent = False  # lent again by the request the borrower read last (see take_next)
+        self._prompt = True  # the runtime asked for its next event at once, last time
 
     def serve(self) -> None:
         """The connection's own thread: requests one after another, none while it is lent."""
@@ -77,8 +78,29 @@ class RuntimeApiConnection:
     def lend(self) -> None:
         """From now on the runtime's next request is the borrower's to read (see serve_until)."""
         self._lent = True
+        self._relent = True
+
+    def take_next(self) -> bool:
+        """The borrower, its invocation answered: reads the runtime's next request itself when it comes
+        at once, as a runtime's /next does, which lends the connection again (True). Waking the
+        connection's own thread for it cost a thread switch per invocation. False when the request did
+        not come, or was another: the caller gives the connection back. A runtime that was slow to ask
+        last time is not waited for."""
+        if self._ack_due:
+            self._acknowledge()
+        poller = select.poll()
+        poller.register(self.connection.fileno(), select.POLLIN)
+        self._prompt = bool(poller.poll(NEXT_WAIT_MS if self._prompt else 0))
+        if not self._prompt:
+            return False
+        self._relent = False
+        with contextlib.suppress(OSError, ValueError):  # the process ended: its thread reads the end
+            return self.handle_one() and self._relent
+        return False
 
     def give_back(self) -> None:
+        if self._ack_due:
+            self._acknowledge()
         with self._returned:
             self._lent = False
             self._returned.notify()
@@ -115,7 +137,7 @@ class RuntimeApiConnection:
 
     def handle_one(self) -> bool:
         """Read and answer one request; False when the connection ends."""
-        line = self.rfile.readline(MAX_LINE)
+        line = self.rfile.readline(wire.MAX_LINE)
         if not line:
             return False
         try:
@@ -123,7 +145,7 @@ class RuntimeApiConnection:
         except ValueError:
             self._reply(400, {"errorMessage": f"bad request line {line[:100]!r}", "errorType": "InvalidRequest"})
             return False
-        self.headers = self._read_headers()
+        self.headers = wire.read_headers(self.rfile)
         self.close_connection = version != "HTTP/1.1" or self.headers.get("connection", "").lower() == "close"
         if method == "GET":
             self.do_get()
@@ -133,14 +155,6 @@ class RuntimeApiConnection:
             self._body()
             self._reply(405, {"errorMessage": f"method {method} not allowed", "errorType": "InvalidRequest"})
         return not self.close_connection
-
-    def _read_headers(self) -> dict[str, str]:
-        """A header block up to its blank line, names lower-cased."""
-        headers: dict[str, str] = {}
-        while (raw := self.rfile.readline(MAX_LINE)) not in (b"\r\n", b"\n", b""):
-            name, _, value = raw.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return headers
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         head = [f"HTTP/1.1 {status} {_PHRASES.get(status, 'Unknown')}\r\n",
@@ -156,6 +170,11 @@ class RuntimeApiConnection:
             self._reply(202, {"status": "OK"})
         else:
             self.connection.sendall(ACCEPTED)
+
+    def _acknowledge(self) -> None:
+        self._ack_due = False
+        with contextlib.suppress(OSError):  # (the runtime gone meanwhile: its answer still counts)
+            self._accepted()
 
     def _reply(self, status: int, body: dict[str, object]) -> None:
         self._send(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
@@ -186,7 +205,7 @@ class RuntimeApiConnection:
     def do_post(self) -> None:
         path = self.path.removeprefix(BASE)
         if path == "/init/error":
-            error = from_payload(_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
+            error = from_payload(wire.parse_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
             self.endpoint.init_failed(error)
             self._accepted()
             return
@@ -201,7 +220,7 @@ class RuntimeApiConnection:
             self._reply(400, {"errorMessage": f"Invalid request ID: {parts[1]}", "errorType": "InvalidRequestID"})
             return
         if parts[2] == "error":
-            error = from_payload(_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
+            error = from_payload(wire.parse_json(self._body()), self.headers.get("lambda-runtime-function-error-type"))
             if not pending.settle(error=error) and pending.stream is not None:
                 pending.stream.fail(error)  # a runtime that reports a failure of its stream apart (Python's)
         elif self.headers.get("lambda-runtime-function-response-mode", "").lower() == "streaming":
@@ -212,9 +231,10 @@ class RuntimeApiConnection:
                 return  # the gateway hung up (its client left): nobody to answer
         else:
             response = self._body()
-            # Acknowledged first: the invoking thread, woken by the settle, need not wait for this one.
-            with contextlib.suppress(OSError):  # (the runtime gone meanwhile: its answer still counts)
-                self._accepted()
+            if self._lent:  # read by the borrower: acknowledged once its client has the response
+                self._ack_due = True
+            else:  # acknowledged first: the invoking thread, woken by the settle, need not wait for this
+                self._acknowledge()
             pending.settle(response=response)
             return
         self._accepted()
@@ -246,7 +266,7 @@ class RuntimeApiConnection:
                     return True  # timed out meanwhile
                 if buffered:
                     body.put(buffered)
-            error = self._trailer_error()
+            error = wire.trailer_error(self._trailers)
             if started:
                 if error is not None:
                     body.fail(error)
@@ -264,16 +284,6 @@ class RuntimeApiConnection:
         finally:
             body.end()
 
-    def _trailer_error(self) -> FunctionError | None:
-        kind = self._trailers.get(ERROR_TYPE_TRAILER)
-        if kind is None:
-            return None
-        try:
-            payload: object = json.loads(base64.b64decode(self._trailers.get(ERROR_BODY_TRAILER, "")))
-        except (ValueError, binascii.Error):
-            payload = {"errorType": kind, "errorMessage": self._trailers.get(ERROR_BODY_TRAILER, "")}
-        return from_payload(payload, kind)
-
     def _hang_up(self) -> None:
         self.close_connection = True
         with contextlib.suppress(OSError):
@@ -281,27 +291,8 @@ class RuntimeApiConnection:
 
     def _chunks(self) -> Iterator[bytes]:
         self._trailers = {}
-        if self.headers.get("transfer-encoding", "").lower() != "chunked":
-            yield self.rfile.read(int(self.headers.get("content-length") or 0))
-            return
-        while True:
-            line = self.rfile.readline(MAX_LINE)
-            if not line:
-                raise ConnectionResetError("runtime hung up mid-response")
-            size = int(line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self._trailers = self._read_headers()  # trailers are a header block
-                return
-            data = self.rfile.read(size)
-            self.rfile.readline()
-            yield data
+        return wire.chunks(self.rfile, self.headers, self._trailers)
 
     def _body(self) -> bytes:
         return b"".join(self._chunks())
 
-
-def _json(data: bytes) -> object:
-    try:
-        return json.loads(data or b"null")
-    except ValueError:
-        return data.decode("utf-8", "replace")

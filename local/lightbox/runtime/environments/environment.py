@@ -21,7 +21,7 @@ from lightbox.logs import after_response
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
 from lightbox.runtime.environments.connection import RuntimeApiConnection
-from lightbox.runtime.environments.invocation import Pending, StreamBody
+from lightbox.runtime.environments.invocation import Pending, StreamBody, wait_settled
 from lightbox.runtime.environments.memory import PeakMemory, tree_rss_mb
 from lightbox.runtime.environments.output import OutputPump
 from lightbox.runtime.environments.runtimes import Launch
@@ -126,11 +126,12 @@ class Environment:
             with self._release_lock:
                 self._polling = False
         connection.deliver(pending)
+        self._thaw()  # after the write: the runtime, thawed, finds its event (one wake of it, not two)
 
     def _give_back(self) -> None:
         with self._handoff:
             returning, self._returning = self._returning, None
-        if returning is not None:
+        if returning is not None and not returning.take_next():
             returning.give_back()
 
     def _end_waiting(self) -> None:
@@ -208,7 +209,8 @@ class Environment:
                 after_response(self._give_back)
         else:
             handed()
-        if not self._await(pending):
+        # Under a debugger the init waits for an attach, for as long as that takes.
+        if not wait_settled(pending, None if self.function.debug_port is not None else INIT_TIMEOUT_SECONDS):
             if pending.settle(error=faults.timed_out(pending.request_id, INIT_TIMEOUT_SECONDS)):
                 self.kill()  # its init never ended
             return
@@ -220,26 +222,6 @@ class Environment:
             # events, which Lambda's Python runtime cannot stream) are left to run as long as they do.
             threading.Thread(target=self._stream_deadline, args=(pending, pending.stream), daemon=True,
                              name=f"lambda-{self.function.name}-stream").start()
-
-    def _await(self, pending: Pending) -> bool:
-        """Until `pending` is settled or its Timeout (counted from its delivery) has passed; False when
-        its runtime never asked for it within the init limit. One wait in the usual case: waking on the
-        delivery as well cost every invocation a thread switch."""
-        queued = time.monotonic()
-        # Under a debugger the init waits for an attach, for as long as that takes.
-        init_limit = None if self.function.debug_port is not None else INIT_TIMEOUT_SECONDS
-        while True:
-            now = time.monotonic()
-            if pending.delivered.is_set():
-                wait = pending.deadline - now
-                if wait <= 0:
-                    return True
-            elif init_limit is not None and now - queued >= init_limit:
-                return pending.delivered.is_set()
-            else:  # the Timeout starts at the delivery, which comes at the soonest now
-                wait = pending.timeout if init_limit is None else min(pending.timeout, init_limit - (now - queued))
-            if pending.done.wait(wait):
-                return True
 
     def _stream_deadline(self, pending: Pending, stream: StreamBody) -> None:
         if not stream.ended.wait(max(0.0, pending.deadline - time.monotonic())):
@@ -262,8 +244,12 @@ class Environment:
             self._frozen = True
 
     def unpark(self) -> None:
+        """In use again: thawed once its event is written (_hand). Whatever ends it kills it first."""
         with self._freeze_lock:
             self._parked = False
+
+    def _thaw(self) -> None:
+        with self._freeze_lock:
             if self._frozen:
                 self._signal(signal.SIGCONT)
                 self._frozen = False

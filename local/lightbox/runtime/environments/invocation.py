@@ -114,3 +114,22 @@ class Pending:
         be closed, and its number another file's, by then."""
         with self._lock:
             self.wakeup_fd = None
+
+
+def wait_settled(pending: Pending, init_limit: float | None) -> bool:
+    """Until `pending` is settled or its Timeout (counted from its delivery) has passed; False when
+    its runtime never asked for it within `init_limit` (None: no limit). One wait in the usual case:
+    waking on the delivery as well cost every invocation a thread switch."""
+    queued = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if pending.delivered.is_set():
+            wait = pending.deadline - now
+            if wait <= 0:
+                return True
+        elif init_limit is not None and now - queued >= init_limit:
+            return pending.delivered.is_set()
+        else:  # the Timeout starts at the delivery, which comes at the soonest now
+            wait = pending.timeout if init_limit is None else min(pending.timeout, init_limit - (now - queued))
+        if pending.done.wait(wait):
+            return True
