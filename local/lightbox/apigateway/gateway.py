@@ -29,7 +29,7 @@ from lightbox.apigateway.integrations import (
     mock,
     sqs_send,
 )
-from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response
+from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response, plain_wsgi
 from lightbox.apigateway.routing import RouteTable
 from lightbox.apigateway.streaming import CountedStream
 from lightbox.apigateway.tenancy import mapped_tenant
@@ -187,15 +187,20 @@ def _integrate(call: Call, broker: Sender | None) -> HttpResponse:
 def answer(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[Step] = (),
            broker: Sender | None = None) -> Response:
     """One HTTP request through API Gateway and the route's integration; `lightbox serve` shares it."""
+    return _flask(respond(runtime, routes, req, steps, broker))
+
+
+def respond(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[Step] = (),
+            broker: Sender | None = None) -> HttpResponse:
     match = routes.select(req.method, req.path, req.host)
     if match is None:
-        return _flask(gateway_error("no_route", HTTP))
+        return gateway_error("no_route", HTTP)
     if req.content_length is not None and req.content_length > MAX_BODY:
-        return _flask(gateway_error("too_large", match.api.type))
+        return gateway_error("too_large", match.api.type)
     path = req.path[len(match.stage_path):] or "/"
     call = Call(runtime, match.api, match.route, _http_request(req, path, match.stage_path), match.path_parameters)
     if len(call.request.body) > MAX_BODY:
-        return _flask(gateway_error("too_large", match.api.type))
+        return gateway_error("too_large", match.api.type)
     out = None
     for step in steps:
         out = step(call)
@@ -210,7 +215,7 @@ def answer(runtime: Runtime, routes: RouteTable, req: Request, steps: Sequence[S
         out.headers.extend(call.response_headers)
     for finish in call.finishers:
         finish(out)
-    return _flask(out)
+    return out
 
 
 def _flask(out: HttpResponse) -> Response:
@@ -273,20 +278,29 @@ def create_app(runtime: Runtime, blueprints: Iterable[Blueprint] = (), steps: Se
         # A template route skips Flask's request machinery (contexts, session, hooks, a second URL
         # match): a tenth of a warm invoke. The emulator's own endpoints go through Flask, as does
         # everything once another hook than `trace` is set (LIGHTBOX_OPERATOR_TOKEN's guard).
-        if app.before_request_funcs.get(None) == [trace]:
+        if app.before_request_funcs.get(None) == [trace] and dispatched(environ):
+            req = Request(environ)
+            token = trace_id.set(req.headers.get(TRACE_HEADER) or new_trace_id())
+            try:
+                out = respond(runtime, routes(), req, chosen, broker)
+            finally:
+                trace_id.reset(token)
+            return plain_wsgi(out, req.method, start_response) or _flask(out)(environ, start_response)
+        return flask_app(environ, start_response)
+
+    seen: dict[tuple[str, str], bool] = {}  # (method, path): a template route's, not the emulator's own
+
+    def dispatched(environ: dict[str, Any]) -> bool:
+        key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
+        if key not in seen:
             try:
                 endpoint, _ = app.url_map.bind_to_environ(environ).match()
             except HTTPException:
                 endpoint = None
-            if endpoint in ("dispatch", "dispatch_root"):
-                req = Request(environ)
-                token = trace_id.set(req.headers.get(TRACE_HEADER) or new_trace_id())
-                try:
-                    response = answer(runtime, routes(), req, chosen, broker)
-                finally:
-                    trace_id.reset(token)
-                return response(environ, start_response)
-        return flask_app(environ, start_response)
+            if len(seen) > 4096:  # paths with ids in them: kept bounded
+                seen.clear()
+            seen[key] = endpoint in ("dispatch", "dispatch_root")
+        return seen[key]
 
     app.wsgi_app = wsgi_app  # type: ignore[method-assign]
     return app

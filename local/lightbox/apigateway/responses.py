@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from werkzeug.http import HTTP_STATUS_CODES
 
 # What a proxy response may hold; REST APIs answer 502 to anything else.
 _V1_KEYS = {"statusCode", "body", "headers", "multiValueHeaders", "isBase64Encoded"}
@@ -101,3 +103,24 @@ def build_response(result: Any, payload_version: str, decode_base64: bool = True
     else:
         raise BadLambdaResponse(f"body is {type(body).__name__}; expected a string")
     return HttpResponse(status, headers, out)
+
+
+def plain_wsgi(out: HttpResponse, method: str, start_response: Callable[..., Any]) -> list[bytes] | None:
+    """`out` answered straight through WSGI when it is a whole body with a usual status, as werkzeug's
+    Response would answer it (Content-Type defaults to JSON, Content-Length added); None otherwise
+    (HEAD, 1xx/204/304, streams, a header with a line break), for werkzeug's Response. A tenth of
+    what the gateway spends on a warm invoke went to building one."""
+    phrase = HTTP_STATUS_CODES.get(out.status)
+    if (not isinstance(out.body, bytes) or method == "HEAD" or phrase is None or out.status < 200
+            or out.status in (204, 304)):
+        return None
+    headers = [(str(k), str(v)) for k, v in out.headers]
+    names = {k.lower() for k, _ in headers}
+    if any("\n" in k or "\r" in k or "\n" in v or "\r" in v for k, v in headers):
+        return None  # werkzeug refuses these (header injection): left to it
+    if "content-type" not in names:
+        headers.append(("Content-Type", "application/json"))
+    if "content-length" not in names:
+        headers.append(("Content-Length", str(len(out.body))))
+    start_response(f"{out.status} {phrase.upper()}", headers)  # as werkzeug writes it
+    return [out.body]
