@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 BASE = "/2018-06-01/runtime"
 # How long the borrower waits for a runtime's /next after its answer was acknowledged (take_next).
 NEXT_WAIT_MS = 2
+SLOW_AFTER_MISSES = 3  # then it is waited for once in 16
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 ACCEPTED = (b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n'
             b'{"status": "OK"}')
@@ -58,7 +59,7 @@ class RuntimeApiConnection:
         self._carried = False  # the borrower read a streamed response's head: its body is read here
         self._ack_due = False  # the borrower read an answer: its 202 waits for the HTTP response
         self._relent = False  # lent again by the request the borrower read last (see take_next)
-        self._prompt = True  # the runtime asked for its next event at once, last time
+        self._misses = 0  # take_next calls in a row that the runtime's /next did not come within its wait
 
     def serve(self) -> None:
         """The connection's own thread: requests one after another, none while it is lent."""
@@ -84,15 +85,17 @@ class RuntimeApiConnection:
         """The borrower, its invocation answered: reads the runtime's next request itself when it comes
         at once, as a runtime's /next does, which lends the connection again (True). Waking the
         connection's own thread for it cost a thread switch per invocation. False when the request did
-        not come, or was another: the caller gives the connection back. A runtime that was slow to ask
-        last time is not waited for."""
+        not come, or was another: the caller gives the connection back. A runtime slow to ask (a shell
+        bootstrap's curl) is waited for only now and then, to see whether it still is."""
         if self._ack_due:
             self._acknowledge()
         poller = select.poll()
         poller.register(self.connection.fileno(), select.POLLIN)
-        self._prompt = bool(poller.poll(NEXT_WAIT_MS if self._prompt else 0))
-        if not self._prompt:
+        slow = self._misses >= SLOW_AFTER_MISSES and self._misses % 16
+        if not poller.poll(0 if slow else NEXT_WAIT_MS):
+            self._misses += 1
             return False
+        self._misses = 0
         self._relent = False
         with contextlib.suppress(OSError, ValueError):  # the process ended: its thread reads the end
             return self.handle_one() and self._relent
