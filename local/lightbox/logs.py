@@ -119,6 +119,10 @@ def configure(level: int = logging.INFO, json_format: bool | None = None) -> Non
     root = logging.getLogger()
     if not root.handlers:  # as basicConfig: a host that configured logging (pytest, gunicorn) keeps it
         root.addHandler(handler)
+        # Fields no format of ours shows, each looked up per record (the logging HOWTO's "Optimization"):
+        # a warm invocation logs four lines.
+        logging.logProcesses = logging.logMultiprocessing = False
+        logging._srcfile = None  # no caller lookup: no format shows a file, line or function
     root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

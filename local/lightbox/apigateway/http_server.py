@@ -9,9 +9,11 @@ a large rest (an upload refused unread) closes the connection instead.
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import io
 import logging
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -178,7 +180,7 @@ class _Response:
             handler.close_connection = True
         lines = [f"HTTP/1.1 {status}\r\n", *(f"{name}: {value}\r\n" for name, value in self.headers)]
         if "date" not in names:
-            lines.append(f"Date: {handler.date_time_string()}\r\n")
+            lines.append(f"Date: {_http_date()}\r\n")
         self.bodiless = self.environ["REQUEST_METHOD"] == "HEAD" or status.startswith(NO_BODY_STATUS)
         # No length: chunked, unless the connection ends after this response (that ends the body).
         if "content-length" not in names and not self.bodiless and not handler.close_connection:
@@ -189,6 +191,18 @@ class _Response:
         lines.append("\r\n")
         self.head_sent = True
         return "".join(lines).encode("latin-1")
+
+
+_date: list[Any] = [0, ""]  # the second it is, and its Date header value
+
+
+def _http_date() -> str:
+    """The Date header's value, formatted once a second (email.utils.formatdate per response was a
+    fiftieth of a warm invoke)."""
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return str(_date[1])
 
 
 def _drained(body: io.RawIOBase) -> bool:

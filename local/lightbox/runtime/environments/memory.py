@@ -59,9 +59,10 @@ class PeakMemory:
         self.last_mb = 0.0  # what the last read gave: the answer once the process is gone
 
     def read_mb(self) -> float:
-        if self._fd is not None:
+        fd = self._fd  # (closed meanwhile by the process's end: that read fails, last_mb stands)
+        if fd is not None:
             with contextlib.suppress(OSError):
-                kb = _field_kb(os.pread(self._fd, 8192, 0), "VmHWM")
+                kb = _field_kb(os.pread(fd, 8192, 0), "VmHWM")
                 if kb is not None:
                     self.last_mb = kb / 1024
         return self.last_mb

@@ -197,13 +197,14 @@ class ProcessRuntime(Runtime):
             else:
                 pool.release(env)
         duration = max(0.0, time.monotonic() - (pending.delivered_at or time.monotonic())) * 1000
-        report = logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(), env.init_ms if cold else None)
+        init_ms = env.init_ms if cold else None
 
         def close_log() -> None:
             if start is not None:
                 logs.emit(fn.name, start)
             logs.emit(fn.name, logs.end_line(request_id))
-            logs.emit(fn.name, report)
+            # Max Memory Used is the environment's peak (VmHWM), as Lambda's: read here, after the response.
+            logs.emit(fn.name, logs.report_line(request_id, duration, fn.memory_size, env.peak_mb(), init_ms))
 
         # A success's END and REPORT can follow its response; a failure's come before it, to be read with it.
         if pending.error is None:
