@@ -45,6 +45,11 @@ def after_response(work: Callable[[], None]) -> None:
         later.append(functools.partial(contextvars.copy_context().run, work))
 
 
+def responding() -> bool:
+    """Within an HTTP request whose response is still to be sent (after_response would defer)."""
+    return _after_response.get() is not None
+
+
 @contextlib.contextmanager
 def deferring() -> Iterator[Callable[[], None]]:
     """Around one HTTP request: work given to after_response waits for the function this yields

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lightbox import logs
 from lightbox.exceptions import FunctionError
 from lightbox.runtime.environments.connection import SLOW_AFTER_MISSES, RuntimeApiConnection
 from lightbox.runtime.environments.invocation import Pending
@@ -49,18 +50,23 @@ def answer(runtime: socket.socket, body: bytes = b'"ok"') -> None:
                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
-def test_an_answer_read_by_the_borrower_is_acknowledged_once_it_takes_the_next_request(
-        wired: tuple[RuntimeApiConnection, socket.socket, Endpoint]) -> None:
-    conn, runtime, endpoint = wired
+def read_answer(conn: RuntimeApiConnection, runtime: socket.socket, pending: Pending) -> None:
     wakeup = os.eventfd(0, os.EFD_NONBLOCK)
     try:
-        conn.deliver(endpoint.current)
+        conn.deliver(pending)
         assert runtime.recv(65536).startswith(b"HTTP/1.1 200 OK")  # the event
         answer(runtime)
-        assert conn.serve_until(endpoint.current, wakeup) is True  # read here: still lent
+        assert conn.serve_until(pending, wakeup) is True  # read here: still lent
     finally:
         os.close(wakeup)
-    assert endpoint.current.response == b'"ok"'
+    assert pending.response == b'"ok"'
+
+
+def test_an_answer_read_within_an_http_request_is_acknowledged_once_the_next_request_is_taken(
+        wired: tuple[RuntimeApiConnection, socket.socket, Endpoint]) -> None:
+    conn, runtime, endpoint = wired
+    with logs.deferring():
+        read_answer(conn, runtime, endpoint.current)
     runtime.setblocking(False)
     with pytest.raises(BlockingIOError):
         runtime.recv(1)  # no 202 yet: the HTTP response comes first
@@ -69,6 +75,13 @@ def test_an_answer_read_by_the_borrower_is_acknowledged_once_it_takes_the_next_r
     assert conn.take_next() is True
     assert runtime.recv(1024).startswith(b"HTTP/1.1 202 Accepted")
     assert endpoint.waits == 1  # the /next was read, and the connection lent again
+
+
+def test_an_answer_read_outside_an_http_request_is_acknowledged_at_once(
+        wired: tuple[RuntimeApiConnection, socket.socket, Endpoint]) -> None:
+    conn, runtime, endpoint = wired
+    read_answer(conn, runtime, endpoint.current)  # a queue's poller, a direct invoke: nobody to answer first
+    assert runtime.recv(1024).startswith(b"HTTP/1.1 202 Accepted")
 
 
 def test_a_runtime_slow_to_ask_is_given_back_and_waited_for_again_when_prompt(

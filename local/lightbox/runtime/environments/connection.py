@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import BinaryIO, Protocol
 
 from lightbox.exceptions import FunctionError
+from lightbox.logs import responding
 from lightbox.runtime.environments import wire
 from lightbox.runtime.environments.faults import from_payload
 from lightbox.runtime.environments.invocation import HTTP_INTEGRATION, STREAM_DELIMITER, Pending, StreamBody
@@ -234,8 +235,8 @@ class RuntimeApiConnection:
                 return  # the gateway hung up (its client left): nobody to answer
         else:
             response = self._body()
-            if self._lent:  # read by the borrower: acknowledged once its client has the response
-                self._ack_due = True
+            if self._lent and responding():  # read by the borrower: acknowledged once its client has
+                self._ack_due = True  # the HTTP response (take_next)
             else:  # acknowledged first: the invoking thread, woken by the settle, need not wait for this
                 self._acknowledge()
             pending.settle(response=response)

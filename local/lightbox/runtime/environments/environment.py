@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightbox.exceptions import FunctionError
-from lightbox.logs import after_response
+from lightbox.logs import after_response, responding
 from lightbox.runtime.environments import faults, launch
 from lightbox.runtime.environments.api import RuntimeApiServer
 from lightbox.runtime.environments.connection import RuntimeApiConnection
@@ -131,7 +131,9 @@ class Environment:
     def _give_back(self) -> None:
         with self._handoff:
             returning, self._returning = self._returning, None
-        if returning is not None and not returning.take_next():
+        # After an HTTP response this thread reads the runtime's /next itself (its client has its answer);
+        # otherwise (a queue's poller, a direct invoke) its caller goes on, and the connection's thread does.
+        if returning is not None and not (responding() and returning.take_next()):
             returning.give_back()
 
     def _end_waiting(self) -> None:
