@@ -67,6 +67,24 @@ def measure(urls: dict[str, str], rounds: int, warmup: int) -> tuple[dict[str, l
     return times, connection
 
 
+def alone(urls: dict[str, str], blocks: int, per_block: int) -> dict[str, list[float]]:
+    """ms per GET with one server busy at a time: blocks of back-to-back GETs, the targets taking turns
+    block by block (the machine's drift lands on all alike)."""
+    sessions = {name: requests.Session() for name in urls}
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    try:
+        for _ in range(blocks):
+            for name, url in urls.items():
+                for _ in range(per_block):
+                    started = time.perf_counter_ns()
+                    sessions[name].get(url, timeout=10).raise_for_status()
+                    times[name].append((time.perf_counter_ns() - started) / 1e6)
+    finally:
+        for session in sessions.values():
+            session.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1000, help="timed rounds (one GET per target each)")
@@ -88,11 +106,13 @@ def main() -> None:
                 servers.append(http_targets.serverless_offline(tmp, cli))
             urls = dict(zip([ENVIRONMENTS, THREADS, FLASK, OFFLINE], [s.url for s in servers], strict=False))
             times, connection = measure(urls, rounds, warmup=100)
+            head_to_head = {name: urls[name] for name in (ENVIRONMENTS, OFFLINE) if name in urls}
+            one_at_a_time = alone(head_to_head, blocks=10, per_block=rounds // 5) if OFFLINE in urls else {}
             load = load_note()
         finally:
             for server in servers:
                 server.stop()
-    text = report(times, connection, rounds, load, skipped)
+    text = report(times, connection, rounds, load, skipped, one_at_a_time)
     print(text)
     if not args.no_write:
         write_section(TITLE, text)
@@ -103,7 +123,8 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def report(times: dict[str, list[float]], connection: dict[str, str], rounds: int, load: str, skipped: str) -> str:
+def report(times: dict[str, list[float]], connection: dict[str, str], rounds: int, load: str, skipped: str,
+           one_at_a_time: dict[str, list[float]]) -> str:
     base = percentile(times[FLASK], 50)
     lines = [
         f"`{COMMAND}`. One trivial Python handler (bench/apps/invoke) behind GET /ping, four real server processes "
@@ -128,6 +149,13 @@ def report(times: dict[str, list[float]], connection: dict[str, str], rounds: in
                       f"({ours:.2f} vs {theirs:.2f} ms, {ours / theirs:.2f}x).")
     else:
         lines[-1] += f" serverless-offline: not measured ({skipped})."
+    if one_at_a_time:
+        ours_alone, theirs_alone = (percentile(one_at_a_time[name], 50) for name in (ENVIRONMENTS, OFFLINE))
+        count = len(one_at_a_time[ENVIRONMENTS])
+        lines += ["", f"The same two servers one at a time, after the rounds above: {count} back-to-back GETs each, "
+                  f"in 10 blocks taking turns. p50: lightbox up {ours_alone:.2f} ms, serverless-offline "
+                  f"{theirs_alone:.2f} ms ({ours_alone / theirs_alone:.2f}x). The target is read on the rounds "
+                  f"above, where the machine's load lands on every row alike."]
     closed = [name for name, value in connection.items() if value.lower() == "close"]
     if closed:
         lines += ["", f"{', '.join(closed)} answered `Connection: close`: a loopback connect per request."]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -50,23 +51,28 @@ def answer(runtime: socket.socket, body: bytes = b'"ok"') -> None:
                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
-def read_answer(conn: RuntimeApiConnection, runtime: socket.socket, pending: Pending) -> None:
+def read_answer(conn: RuntimeApiConnection, runtime: socket.socket, pending: Pending, after: float = 0.0) -> int:
+    """The runtime answers `after` seconds after its event; how often `lasting` was called meanwhile."""
     wakeup = os.eventfd(0, os.EFD_NONBLOCK)
+    lasting: list[int] = []
     try:
         conn.deliver(pending)
         assert runtime.recv(65536).startswith(b"HTTP/1.1 200 OK")  # the event
-        answer(runtime)
-        assert conn.serve_until(pending, wakeup) is True  # read here: still lent
+        later = threading.Timer(after, answer, (runtime,))
+        later.start()
+        assert conn.serve_until(pending, wakeup, lambda: lasting.append(1)) is True  # read here: still lent
+        later.join()
     finally:
         os.close(wakeup)
     assert pending.response == b'"ok"'
+    return len(lasting)
 
 
 def test_an_answer_read_within_an_http_request_is_acknowledged_once_the_next_request_is_taken(
         wired: tuple[RuntimeApiConnection, socket.socket, Endpoint]) -> None:
     conn, runtime, endpoint = wired
     with logs.deferring():
-        read_answer(conn, runtime, endpoint.current)
+        assert read_answer(conn, runtime, endpoint.current) == 0  # quick: its START comes with its END
     runtime.setblocking(False)
     with pytest.raises(BlockingIOError):
         runtime.recv(1)  # no 202 yet: the HTTP response comes first
@@ -80,7 +86,8 @@ def test_an_answer_read_within_an_http_request_is_acknowledged_once_the_next_req
 def test_an_answer_read_outside_an_http_request_is_acknowledged_at_once(
         wired: tuple[RuntimeApiConnection, socket.socket, Endpoint]) -> None:
     conn, runtime, endpoint = wired
-    read_answer(conn, runtime, endpoint.current)  # a queue's poller, a direct invoke: nobody to answer first
+    # A queue's poller, a direct invoke: nobody to answer first. A lasting answer has its START line now.
+    assert read_answer(conn, runtime, endpoint.current, after=0.2) == 1
     assert runtime.recv(1024).startswith(b"HTTP/1.1 202 Accepted")
 
 

@@ -11,7 +11,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import BinaryIO, Protocol
 
@@ -27,6 +27,7 @@ BASE = "/2018-06-01/runtime"
 # How long the borrower waits for a runtime's /next after its answer was acknowledged (take_next).
 NEXT_WAIT_MS = 2
 SLOW_AFTER_MISSES = 3  # then it is waited for once in 16
+LASTING_MS = 1  # an answer slower than this has its START line written while it runs (serve_until)
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 ACCEPTED = (b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n'
             b'{"status": "OK"}')
@@ -88,8 +89,7 @@ class RuntimeApiConnection:
         connection's own thread for it cost a thread switch per invocation. False when the request did
         not come, or was another: the caller gives the connection back. A runtime slow to ask (a shell
         bootstrap's curl) is waited for only now and then, to see whether it still is."""
-        if self._ack_due:
-            self._acknowledge()
+        self._acknowledge()
         poller = select.poll()
         poller.register(self.connection.fileno(), select.POLLIN)
         slow = self._misses >= SLOW_AFTER_MISSES and self._misses % 16
@@ -103,36 +103,42 @@ class RuntimeApiConnection:
         return False
 
     def give_back(self) -> None:
-        if self._ack_due:
-            self._acknowledge()
+        self._acknowledge()
         with self._returned:
             self._lent = False
             self._returned.notify()
 
-    def serve_until(self, pending: Pending, wakeup: int) -> bool:
+    def serve_until(self, pending: Pending, wakeup: int, lasting: Callable[[], None]) -> bool:
         """The borrower: read and answer the runtime's requests here until `pending` is settled, by this
         connection or another one (a stream; the process's exit), which counts up `wakeup`; until its
         deadline; or until a streamed response is to be read by the connection's own thread. True when
-        the answer was read here: the connection is still lent, and the caller gives it back (give_back)."""
+        the answer was read here: the connection is still lent, and the caller gives it back (give_back).
+        `lasting` is called once if the answer takes longer than LASTING_MS, or is left to the connection's
+        thread (its START line: a quick answer's is written with its END, after the response)."""
         with contextlib.suppress(OSError, ValueError):  # the process ended: its invocation fails with its exit
-            self._read_until(pending, wakeup)
+            self._read_until(pending, wakeup, lasting)
         with contextlib.suppress(BlockingIOError):
             os.eventfd_read(wakeup)  # the count of a settle made here: the next invocation's wait starts at 0
         if self._carried or not pending.done.is_set():
+            lasting()
             self.give_back()  # the connection's thread reads the stream, or the end of the process
             return False
         return True
 
-    def _read_until(self, pending: Pending, wakeup: int) -> None:
+    def _read_until(self, pending: Pending, wakeup: int, lasting: Callable[[], None]) -> None:
         sock = self.connection.fileno()
         poller = select.poll()  # not select(): a busy host has fds past its 1024
         poller.register(sock, select.POLLIN)
         poller.register(wakeup, select.POLLIN)
+        quick = True
         while not pending.done.is_set():
             remaining = pending.deadline - time.monotonic()
             if remaining <= 0:
                 return
-            ready = {fd for fd, _ in poller.poll(remaining * 1000)}
+            ready = {fd for fd, _ in poller.poll(min(remaining * 1000, LASTING_MS) if quick else remaining * 1000)}
+            if quick and not ready:
+                quick = False
+                lasting()
             if wakeup in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.eventfd_read(wakeup)
@@ -176,9 +182,11 @@ class RuntimeApiConnection:
             self.connection.sendall(ACCEPTED)
 
     def _acknowledge(self) -> None:
-        self._ack_due = False
-        with contextlib.suppress(OSError):  # (the runtime gone meanwhile: its answer still counts)
-            self._accepted()
+        """The 202 of an answer the borrower read, if still due (see do_post)."""
+        if self._ack_due:
+            self._ack_due = False
+            with contextlib.suppress(OSError):  # (the runtime gone meanwhile: its answer still counts)
+                self._accepted()
 
     def _reply(self, status: int, body: dict[str, object]) -> None:
         self._send(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
@@ -238,7 +246,7 @@ class RuntimeApiConnection:
             if self._lent and responding():  # read by the borrower: acknowledged once its client has
                 self._ack_due = True  # the HTTP response (take_next)
             else:  # acknowledged first: the invoking thread, woken by the settle, need not wait for this
-                self._acknowledge()
+                self._accepted()
             pending.settle(response=response)
             return
         self._accepted()

@@ -184,7 +184,8 @@ class Environment:
     # -- the host's side ---------------------------------------------------------------------
     def invoke(self, pending: Pending, handed: Callable[[], None] = lambda: None) -> None:
         """Returns once `pending` is settled; a timed-out environment is killed and dead after.
-        `handed` runs once the event is on its way to the runtime (or queued for it), meanwhile."""
+        `handed` runs meanwhile once the event is queued for the runtime, or once its answer takes
+        longer than a moment (connection.LASTING_MS); not at all for a quick answer."""
         self.current = pending
         if self.dead:
             pending.settle(error=faults.exited(pending.request_id, self._returncode()))
@@ -205,8 +206,7 @@ class Environment:
             # Written, and its answer read, by this thread: a hand-over to the API's thread each way
             # cost a thread switch.
             self._hand(waiting, pending)
-            handed()
-            if waiting.serve_until(pending, self._wakeup):  # its thread, woken now, would take the GIL
+            if waiting.serve_until(pending, self._wakeup, handed):  # its thread, woken now, would take the GIL
                 self._returning = waiting  # from this one while it answers its client: woken after that
                 after_response(self._give_back)
         else:

@@ -182,8 +182,8 @@ class ProcessRuntime(Runtime):
             headers[RUNTIME_HEADER] = tenant
         headers.update(invocation_headers.get() or {})
         pending = Pending(request_id, json.dumps(event).encode(), fn.timeout, headers)
-        # START is written once the event is on its way, while the function runs (or by the first line
-        # of its output, if that comes first), not before: the invocation need not wait for it.
+        # START is written while the function runs if it takes more than a moment, or by the first line
+        # of its output if that comes first; a quick invocation's comes with its END (after the response).
         env.open_log(logs.start_line(request_id))
         streamed = False
         try:
