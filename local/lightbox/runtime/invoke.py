@@ -74,11 +74,13 @@ class _Loaded:
 
 
 def source_mtimes(roots: list[Path], suffixes: tuple[str, ...] | None = (".py",)) -> dict[Path, float]:
-    """Each source file's mtime: those with these suffixes (None: every file); node_modules is not walked."""
+    """Each source file's mtime: those with these suffixes (None: every file). Not walked: node_modules,
+    hidden folders (.git, .venv, .aws-sam) and __pycache__. A `CodeUri: .` with a virtualenv inside
+    would otherwise be walked whole at every check (every RELOAD_CHECK_SECONDS of invocations)."""
     found: dict[Path, float] = {}
     for root in roots:
         for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if d != "node_modules"]
+            dirs[:] = [d for d in dirs if d not in ("node_modules", "__pycache__") and not d.startswith(".")]
             for name in files:
                 path = Path(folder, name)
                 if suffixes is not None and path.suffix not in suffixes:
