@@ -227,12 +227,15 @@ class Runtime:
             inv.traceback = exc.traceback_text() if isinstance(exc, FunctionError) else \
                 "".join(traceback.format_exception(exc))
         inv.duration_ms = (time.perf_counter() - started) * 1000
-        observe_invocation(name, trigger, inv.duration_ms / 1000, inv.error)
-        if inv.ok:  # its line can follow the response; a failure's comes before it, to be read with it
-            after_response(lambda: self._log(inv, trigger))
+        if inv.ok:  # its line and metrics can follow the response; a failure's come before it, to be read with it
+            after_response(lambda: self._observed(inv, trigger))
         else:
-            self._log(inv, trigger)
+            self._observed(inv, trigger)
         return inv
+
+    def _observed(self, inv: Invocation, trigger: str) -> None:
+        observe_invocation(inv.function, trigger, inv.duration_ms / 1000, inv.error)
+        self._log(inv, trigger)
 
     def _run(self, fn: Function, event: Any, request_id: str, trigger: str) -> Any:
         """This runtime's way to run one invocation: on a warm sandbox thread of this process."""
