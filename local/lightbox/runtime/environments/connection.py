@@ -113,8 +113,8 @@ class RuntimeApiConnection:
         connection or another one (a stream; the process's exit), which counts up `wakeup`; until its
         deadline; or until a streamed response is to be read by the connection's own thread. True when
         the answer was read here: the connection is still lent, and the caller gives it back (give_back).
-        `lasting` is called once if the answer takes longer than LASTING_MS, or is left to the connection's
-        thread (its START line: a quick answer's is written with its END, after the response)."""
+        `lasting` is called when the answer takes longer than LASTING_MS, or is left to the connection's
+        thread (it writes the START line, once: a quick answer's comes with its END, after the response)."""
         with contextlib.suppress(OSError, ValueError):  # the process ended: its invocation fails with its exit
             self._read_until(pending, wakeup, lasting)
         with contextlib.suppress(BlockingIOError):
