@@ -5,11 +5,11 @@
 Each path is measured against a baseline taken in the same run, on the same servers:
 
 * HTTP: the gateway (route match, API Gateway event, Runtime.invoke, response mapping) against
-  the same handler called from a bare Flask route. Both are werkzeug threaded servers in this
-  process, both reached over real HTTP on loopback with a `requests.Session`, and requests
-  alternate between them so noise lands on both alike. Real HTTP is the row the target is
-  judged on, because that is what a user's client pays; werkzeug 3 closes the connection after
-  every response, so both sides pay a loopback connect. The same pair through test_client
+  the same handler called from a bare Flask route. Both are served by the gateway's own server
+  (apigateway/http_server.py: werkzeug's threaded server, keeping connections alive) in this
+  process, both reached over real HTTP on loopback with a keep-alive `requests.Session`, and
+  requests alternate between them so noise lands on both alike. Real HTTP is the row the target
+  is judged on, because that is what a user's client pays. The same pair through test_client
   (no socket) is reported too: it isolates the gateway's own work.
 * Bucket event: boto3 put_object to the embedded S3 server (moto) -> S3 notification to its
   SQS queue -> the emulator's poller -> RQ -> worker -> handler, whose first line records
@@ -53,11 +53,11 @@ from rq import Queue
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
 from rq.serializers import JSONSerializer
-from werkzeug.serving import make_server
 
 from bench.report import write_section
 from bench.timing import percentile as pct
 from lightbox import config
+from lightbox.apigateway.http_server import make_gateway_server
 from lightbox.config import Settings
 from lightbox.services.processes import start_redis, start_s3
 from lightbox.stack.up import Stack
@@ -254,7 +254,7 @@ def alternate(calls: dict[str, Callable[[], int]], n: int, warmup: int) -> dict[
 
 
 def bench_http(stack: Stack, handler: Callable[[Any, Any], Any], n: int, warmup: int) -> dict[str, list[float]]:
-    server = make_server("127.0.0.1", 0, bare_app(handler), threaded=True)  # the gateway's server kind
+    server = make_gateway_server("127.0.0.1", 0, bare_app(handler))  # the gateway's own server
     threading.Thread(target=server.serve_forever, name="bare-flask", daemon=True).start()
     try:
         with requests.Session() as gw, requests.Session() as bare:
@@ -434,11 +434,10 @@ def main() -> None:
         f"Latency in ms, measured on a shared {os.cpu_count()}-core box (nproc = {os.cpu_count()}; numbers move "
         f"by tens of percent between runs), Python {sys.version.split()[0]}, one worker "
         f"process, embedded redis-server and moto server{', `--quick`' if args.quick else ''}. Every baseline is "
-        "measured in the same run on the same servers. HTTP: both servers are werkzeug threaded servers in one "
-        "process, called alternately with a keep-alive `requests.Session`; werkzeug 3 answers "
-        "`Connection: close`, so both sides pay a loopback TCP connect per request. The test_client row "
-        "removes the socket. Event paths: one event at a time, the handler's first line stamps "
-        "`time.time_ns()` into Redis."
+        "measured in the same run on the same servers. HTTP: both routes are served by the gateway's own "
+        "keep-alive server (werkzeug's threaded server with lightbox's handler) in one process, called "
+        "alternately with a keep-alive `requests.Session`. The test_client row removes the socket. Event "
+        "paths: one event at a time, the handler's first line stamps `time.time_ns()` into Redis."
     )
     text = f"{intro}\n\n{table}"
     print(text)
