@@ -29,7 +29,13 @@ from lightbox.apigateway.integrations import (
     mock,
     sqs_send,
 )
-from lightbox.apigateway.responses import BadLambdaResponse, HttpResponse, build_response, plain_wsgi
+from lightbox.apigateway.responses import (
+    DEFAULT_CONTENT_TYPE,
+    BadLambdaResponse,
+    HttpResponse,
+    build_response,
+    plain_wsgi,
+)
 from lightbox.apigateway.routing import RouteTable
 from lightbox.apigateway.streaming import CountedStream
 from lightbox.apigateway.tenancy import mapped_tenant
@@ -225,7 +231,7 @@ def _flask(out: HttpResponse) -> Response:
     for k, v in out.headers:
         resp.headers.add(k, v)
     if "Content-Type" not in resp.headers:
-        resp.headers["Content-Type"] = "application/json"
+        resp.headers["Content-Type"] = DEFAULT_CONTENT_TYPE
     return resp
 
 

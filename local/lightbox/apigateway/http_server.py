@@ -193,16 +193,17 @@ class _Response:
         return "".join(lines).encode("latin-1")
 
 
-_date: list[Any] = [0, ""]  # the second it is, and its Date header value
+_date_cache: tuple[int, str] = (0, "")  # the second it is, and its Date header value
 
 
 def _http_date() -> str:
     """The Date header's value, formatted once a second (email.utils.formatdate per response was a
     fiftieth of a warm invoke)."""
+    global _date_cache
     now = int(time.time())
-    if _date[0] != now:
-        _date[:] = [now, email.utils.formatdate(now, usegmt=True)]
-    return str(_date[1])
+    if _date_cache[0] != now:
+        _date_cache = (now, email.utils.formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 def _drained(body: io.RawIOBase) -> bool:

@@ -12,6 +12,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 # What a proxy response may hold; REST APIs answer 502 to anything else.
 _V1_KEYS = {"statusCode", "body", "headers", "multiValueHeaders", "isBase64Encoded"}
+# The gateway's answer when neither the integration nor API Gateway named one.
+DEFAULT_CONTENT_TYPE = "application/json"
 
 
 @dataclass
@@ -119,7 +121,7 @@ def plain_wsgi(out: HttpResponse, method: str, start_response: Callable[..., Any
     if any("\n" in k or "\r" in k or "\n" in v or "\r" in v for k, v in headers):
         return None  # werkzeug refuses these (header injection): left to it
     if "content-type" not in names:
-        headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Type", DEFAULT_CONTENT_TYPE))
     if "content-length" not in names:
         headers.append(("Content-Length", str(len(out.body))))
     start_response(f"{out.status} {phrase.upper()}", headers)  # as werkzeug writes it
